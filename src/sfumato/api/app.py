@@ -1,0 +1,39 @@
+"""`create_app(settings)`: the HTTP process's composition root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sfumato import __version__
+from sfumato.api.errors import register_error_handlers
+from sfumato.api.routers import files, generations, health, models, users
+from sfumato.config import Settings
+from sfumato.container import Container, build_container
+
+API_PREFIX = "/api/rest/v1"
+
+
+def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
+    """The app; the container (store, worker, services) is built here unless given."""
+    built = container or build_container(settings, with_worker=True)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if built.worker is not None:
+            built.worker.start()
+        try:
+            yield
+        finally:
+            built.close()
+
+    app = FastAPI(title="Sfumato", version=__version__, lifespan=lifespan, docs_url="/docs")
+    app.state.container = built
+    register_error_handlers(app)
+    for router in (generations.router, users.router, models.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.include_router(files.router)
+    return app

@@ -1,0 +1,1 @@
+"""One router per Leonardo resource; HTTP only, the work is in `service/`."""

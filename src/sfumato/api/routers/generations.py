@@ -1,0 +1,58 @@
+"""`/generations`: create, read, list by user, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from sfumato.api.deps import ContainerDep, JsonBody, KeyDep, checked_uuid
+from sfumato.api.responses import LeonardoJSON
+from sfumato.wire.generation_response import UrlFor, generation_to_wire
+
+router = APIRouter(tags=["generations"])
+
+
+def url_for_files(request: Request, public_url: str | None) -> UrlFor:
+    """Absolute image URLs on the configured public URL, else the one the client used."""
+    base = (public_url or str(request.base_url)).rstrip("/")
+    return lambda key: f"{base}/files/{key}"
+
+
+@router.post("/generations")
+def create_generation(payload: JsonBody, key: KeyDep, container: ContainerDep) -> LeonardoJSON:
+    created = container.generations.create(key, payload)
+    job = {
+        "generationId": created.generation_id,
+        "apiCreditCost": created.credit_cost,
+        "cost": {"amount": str(created.credit_cost), "unit": "CREDITS"},
+    }
+    return LeonardoJSON({"sdGenerationJob": job})
+
+
+@router.get("/generations/{id}")
+def get_generation(id: str, request: Request, key: KeyDep, container: ContainerDep) -> LeonardoJSON:
+    generation = container.generations.get(key.user_id, checked_uuid(id))
+    url_for = url_for_files(request, container.settings.public_url)
+    return LeonardoJSON({"generations_by_pk": generation_to_wire(generation, url_for) if generation else None})
+
+
+@router.delete("/generations/{id}")
+def delete_generation(id: str, key: KeyDep, container: ContainerDep) -> LeonardoJSON:
+    generation_id = checked_uuid(id)
+    deleted = container.generations.delete(key.user_id, generation_id)
+    return LeonardoJSON({"delete_generations_by_pk": {"id": generation_id} if deleted else None})
+
+
+@router.get("/generations/user/{userId}")
+def list_generations(
+    userId: str,
+    request: Request,
+    key: KeyDep,
+    container: ContainerDep,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(10, ge=0, le=1000),
+) -> LeonardoJSON:
+    user_id = checked_uuid(userId)
+    # Someone else's userId lists nothing: a user sees only their own generations.
+    rows = container.generations.list(user_id, offset, limit) if user_id == key.user_id else []
+    url_for = url_for_files(request, container.settings.public_url)
+    return LeonardoJSON({"generations": [generation_to_wire(row, url_for) for row in rows]})

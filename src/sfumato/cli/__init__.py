@@ -1,0 +1,16 @@
+"""The `sfumato` command: serve, keys, models, generate."""
+
+from __future__ import annotations
+
+import typer
+
+from sfumato.cli.generate import generate
+from sfumato.cli.keys import keys_app
+from sfumato.cli.models import models_app
+from sfumato.cli.serve import serve
+
+app = typer.Typer(help="Sfumato: self-hosted image generation with Leonardo.AI's REST API.", no_args_is_help=True)
+app.command()(serve)
+app.command()(generate)
+app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")

@@ -1,0 +1,78 @@
+"""`sfumato generate`: one generation in-process, no server, with a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sfumato.cli.common import DataDir, console, load_settings
+from sfumato.domain.generation import GenerationRequest, resolve
+from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
+from sfumato.engine.device import pick_device
+from sfumato.engine.renderer import Renderer
+from sfumato.engine.tiny import ensure_tiny_model
+from sfumato.engine.types import RenderRequest
+from sfumato.errors import SfumatoError
+from sfumato.jobs.runner import image_file_stem
+
+
+def generate(
+    prompt: Annotated[str, typer.Argument(help="What to draw.")],
+    model: Annotated[str, typer.Option(help="Leonardo modelId (default: built-in Sfumato Tiny).")] = TINY_MODEL_ID,
+    width: Annotated[int, typer.Option(help="Width in pixels, multiple of 8.")] = 512,
+    height: Annotated[int, typer.Option(help="Height in pixels, multiple of 8.")] = 512,
+    num_images: Annotated[int, typer.Option("--num-images", "-n")] = 1,
+    steps: Annotated[int | None, typer.Option(help="Denoising steps (10-60; default: the model's).")] = None,
+    guidance: Annotated[float | None, typer.Option(help="Guidance scale (1-20).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed; the same seed gives the same pixels.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="One of Leonardo's schedulers.")] = None,
+    negative_prompt: Annotated[str | None, typer.Option("--negative-prompt")] = None,
+    preset_style: Annotated[str | None, typer.Option("--preset-style", help="With alchemy: e.g. CINEMATIC.")] = None,
+    alchemy: Annotated[bool, typer.Option(help="Alchemy: preset template and quality defaults.")] = False,
+    out: Annotated[Path, typer.Option(help="Directory for the PNG files.")] = Path("."),
+    data_dir: DataDir = None,
+) -> None:
+    """Generate images from a prompt on this machine and write them as PNG files."""
+    settings = load_settings(data_dir)
+    catalog = ModelCatalog.load(settings.catalog_file)
+    entry = catalog.get(model)
+    if entry is None:
+        console.print(f"[red]unknown model {model!r}[/red]: see `sfumato models list`")
+        raise typer.Exit(2)
+    if entry.builtin == "tiny":
+        ensure_tiny_model(entry.weights_dir(settings.models_dir))
+    if not entry.is_installed(settings.models_dir):
+        console.print(f"[red]{entry.name} is not installed[/red]: run `sfumato models pull {model}`")
+        raise typer.Exit(2)
+    request = GenerationRequest(
+        prompt=prompt, negative_prompt=negative_prompt, model_id=model, width=width, height=height,
+        num_images=num_images, num_inference_steps=steps, guidance_scale=guidance, seed=seed,
+        scheduler=scheduler, preset_style=preset_style, alchemy=alchemy,
+    )  # fmt: skip
+    try:
+        plan = resolve(request, entry, catalog.key_of(entry))
+    except SfumatoError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(2) from None
+
+    render = RenderRequest(
+        prompt=plan.pipeline_prompt, negative_prompt=plan.pipeline_negative_prompt, width=plan.width,
+        height=plan.height, num_images=plan.num_images, seed=plan.seed, guidance_scale=plan.guidance_scale,
+        num_inference_steps=plan.num_inference_steps, scheduler=plan.scheduler,
+    )  # fmt: skip
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"{entry.name}, seed {plan.seed}", total=plan.num_inference_steps)
+        images = Renderer(device=pick_device(settings.device)).render(
+            entry.weights_dir(settings.models_dir),
+            render,
+            on_step=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(images):
+        path = out / f"{image_file_stem(entry.name, plan.prompt, index)}.png"
+        image.save(path)
+        print(path)

@@ -1,0 +1,80 @@
+"""The one Settings object: built once per process, then passed down explicitly.
+
+Values come from (highest first) explicit arguments, `SFUMATO_*` environment variables,
+an optional TOML file named by `SFUMATO_CONFIG_FILE`, then the defaults below.
+Only this module reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Everything a Sfumato process can be told; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="SFUMATO_", extra="forbid")
+
+    data_dir: Path = Field(Path("data"), description="SQLite file, images and built-in models live here.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+    public_url: str | None = Field(
+        None, description="Base URL used in image links; default: the URL the request came in on."
+    )
+
+    # Jobs
+    worker_threads: int = Field(1, ge=0, description="In-process workers; 0 = API only, no generation.")
+    job_poll_interval_s: float = Field(1.0, gt=0)
+    job_lease_s: float = Field(600.0, gt=0, description="A RUNNING job whose lease lapsed is re-queued.")
+    default_key_concurrency: int = Field(10, ge=1)
+
+    # Engine
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
+    torch_threads: int | None = Field(None, ge=1)
+    catalog_file: Path | None = Field(None, description="Operator TOML overriding/extending the catalog.")
+
+    # Price model (credits), see docs/knobs.md "Cost"
+    price_image_base: float = 1.5
+    price_per_megapixel: float = 1.5
+    price_alchemy_multiplier: float = 2.5
+    api_token_allowance: int = Field(
+        1_000_000, description="Reported by /me as the key's API tokens; Sfumato does not bill."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("SFUMATO_CONFIG_FILE")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        return tuple(sources)
+
+    # Derived locations: one place decides the data-dir layout.
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'sfumato.db'}"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

@@ -1,0 +1,101 @@
+"""The composition root: builds the store, blob store, catalog, engine, worker and
+services once per process from one Settings. Everything else receives what it needs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from sfumato.config import Settings
+from sfumato.domain.pricing import PriceModel
+from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
+from sfumato.engine.device import pick_device
+from sfumato.engine.renderer import Renderer
+from sfumato.engine.tiny import ensure_tiny_model
+from sfumato.jobs.local_worker import LocalWorker
+from sfumato.jobs.runner import JobContext
+from sfumato.service.generations import GenerationService
+from sfumato.service.keys import KeyService
+from sfumato.storage.blobs import LocalBlobStore
+from sfumato.store.db import make_engine, make_session_factory, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Engine
+    session_factory: sessionmaker[Session]
+    catalog: ModelCatalog
+    blobs: LocalBlobStore
+    keys: KeyService
+    generations: GenerationService
+    worker: LocalWorker | None
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        self.db.dispose()
+
+
+def open_store(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
+    """The database, migrated to the newest schema (also what the CLI needs alone)."""
+    db = make_engine(settings.sqlalchemy_url)
+    migrate(db)
+    return db, make_session_factory(db)
+
+
+def build_container(settings: Settings, *, with_worker: bool) -> Container:
+    """Everything a server (with_worker=True: it also generates) or a CLI command needs."""
+    db, session_factory = open_store(settings)
+    catalog = ModelCatalog.load(settings.catalog_file)
+    tiny = catalog.get(TINY_MODEL_ID)
+    if tiny is not None:
+        ensure_tiny_model(tiny.weights_dir(settings.models_dir))
+    blobs = LocalBlobStore(settings.images_dir)
+
+    worker: LocalWorker | None = None
+    if with_worker and settings.worker_threads > 0:
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        ctx = JobContext(
+            session_factory=session_factory,
+            catalog=catalog,
+            renderer=Renderer(device=pick_device(settings.device)),
+            blobs=blobs,
+            models_dir=settings.models_dir,
+        )
+        worker = LocalWorker(
+            ctx,
+            threads=settings.worker_threads,
+            poll_interval_s=settings.job_poll_interval_s,
+            lease_s=settings.job_lease_s,
+        )
+
+    generations = GenerationService(
+        session_factory=session_factory,
+        catalog=catalog,
+        models_dir=settings.models_dir,
+        prices=PriceModel(
+            image_base=settings.price_image_base,
+            per_megapixel=settings.price_per_megapixel,
+            alchemy_multiplier=settings.price_alchemy_multiplier,
+        ),
+        blobs=blobs,
+        on_queued=worker.notify if worker else (lambda: None),
+    )
+    return Container(
+        settings=settings,
+        db=db,
+        session_factory=session_factory,
+        catalog=catalog,
+        blobs=blobs,
+        keys=KeyService(session_factory),
+        generations=generations,
+        worker=worker,
+    )

@@ -1,0 +1,1 @@
+"""Plain domain values and rules: no HTTP, no SQL, no torch."""

@@ -1,0 +1,150 @@
+"""A generation request as Sfumato understands it, and the rules that resolve it.
+
+`GenerationRequest` holds only the fields Sfumato honours (the wire layer has already
+refused the others). `resolve()` applies Leonardo's documented ranges and defaults against
+the chosen model and yields the `GenerationPlan` the worker runs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sfumato.domain.presets import NON_ALCHEMY_PRESETS, apply_preset
+from sfumato.engine.catalog import CatalogEntry
+from sfumato.errors import GENERATION_ARGS_PATH, ClientError
+
+MAX_PROMPT_CHARS = 1500
+SIZE_MIN, SIZE_MAX, ALCHEMY_SIZE_MAX = 32, 1536, 1024
+SEED_MAX, FLUX_SEED_MAX = 9_999_999_998, 2_147_483_637
+DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_NUM_IMAGES = 1024, 768, 4
+DEFAULT_SCHEDULER = "EULER_DISCRETE"
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: str
+    negative_prompt: str | None = None
+    model_id: str | None = None
+    sd_version: str | None = None
+    width: int | None = None
+    height: int | None = None
+    num_images: int | None = None
+    num_inference_steps: int | None = None
+    guidance_scale: float | None = None
+    seed: int | None = None
+    scheduler: str | None = None
+    preset_style: str | None = None
+    alchemy: bool | None = None
+    public: bool | None = None
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    """Everything the worker needs, with every default filled in."""
+
+    prompt: str
+    negative_prompt: str
+    pipeline_prompt: str
+    pipeline_negative_prompt: str
+    catalog_key: str
+    model_id: str | None
+    sd_version: str
+    width: int
+    height: int
+    num_images: int
+    num_inference_steps: int
+    guidance_scale: float
+    seed: int
+    scheduler: str
+    preset_style: str
+    alchemy: bool
+    public: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GenerationPlan:
+        return cls(**data)
+
+
+def _fail(field: str, message: str) -> ClientError:
+    return ClientError(message, f"{GENERATION_ARGS_PATH}.{field}")
+
+
+def _check_range(field: str, value: float | None, low: float, high: float) -> None:
+    if value is not None and not low <= value <= high:
+        raise _fail(field, f"{field} must be between {low:g} and {high:g}, got {value:g}")
+
+
+def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str) -> GenerationPlan:
+    """Check Leonardo's rules and fill defaults; raises ClientError naming the field."""
+    prompt = request.prompt
+    if not prompt.strip():
+        raise _fail("prompt", "prompt must not be empty")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise _fail("prompt", "Invalid prompt, maximum length of 1500 characters exceeded.")
+
+    alchemy = True if request.alchemy is None else request.alchemy
+    width = DEFAULT_WIDTH if request.width is None else request.width
+    height = DEFAULT_HEIGHT if request.height is None else request.height
+    size_max = ALCHEMY_SIZE_MAX if alchemy else SIZE_MAX
+    for field, value in (("width", width), ("height", height)):
+        if not SIZE_MIN <= value <= size_max or value % 8:
+            raise _fail(
+                field,
+                f"invalid dimensions: {field} must be a multiple of 8 between {SIZE_MIN} and "
+                f"{size_max}{' with alchemy' if alchemy else ''}, got {value}",
+            )
+
+    num_images = DEFAULT_NUM_IMAGES if request.num_images is None else request.num_images
+    max_images = 4 if max(width, height) > 768 else 8
+    if not 1 <= num_images <= max_images:
+        raise _fail(
+            "num_images",
+            f"Too many images: num_images must be between 1 and {max_images} at {width}x{height}"
+            f" (at most 4 when a side is over 768), got {num_images}",
+        )
+
+    _check_range("num_inference_steps", request.num_inference_steps, 10, 60)
+    _check_range("guidance_scale", request.guidance_scale, 1, 20)
+    seed_max = FLUX_SEED_MAX if model.family.startswith("flux") else SEED_MAX
+    _check_range("seed", request.seed, 0, seed_max)
+
+    preset = request.preset_style or ("DYNAMIC" if alchemy else "LEONARDO")
+    if not alchemy and preset not in NON_ALCHEMY_PRESETS:
+        raise _fail(
+            "presetStyle",
+            f"presetStyle {preset} needs alchemy: without alchemy only LEONARDO and NONE apply",
+        )
+
+    if request.num_inference_steps is not None:
+        steps = request.num_inference_steps
+    elif alchemy and model.alchemy_steps:
+        steps = model.alchemy_steps
+    else:
+        steps = model.default_steps
+
+    negative = request.negative_prompt or ""
+    pipeline_prompt, pipeline_negative = apply_preset(preset, prompt, negative)
+    return GenerationPlan(
+        prompt=prompt,
+        negative_prompt=negative,
+        pipeline_prompt=pipeline_prompt,
+        pipeline_negative_prompt=pipeline_negative,
+        catalog_key=catalog_key,
+        model_id=model.id,
+        sd_version=model.sd_version,
+        width=width,
+        height=height,
+        num_images=num_images,
+        num_inference_steps=steps,
+        guidance_scale=model.default_guidance if request.guidance_scale is None else request.guidance_scale,
+        seed=secrets.randbelow(FLUX_SEED_MAX + 1) if request.seed is None else request.seed,
+        scheduler=request.scheduler or DEFAULT_SCHEDULER,
+        preset_style=preset,
+        alchemy=alchemy,
+        public=bool(request.public),
+    )

@@ -1,0 +1,1 @@
+"""The engine: model catalog, pipeline loading and the request -> images plan."""

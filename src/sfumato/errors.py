@@ -1,0 +1,82 @@
+"""Errors as values: each carries its HTTP status and Leonardo's `code`.
+
+The API turns any `SfumatoError` into Leonardo's body `{"error", "path", "code"}` in one
+place (`api/errors.py`). Anything else that escapes is a bug and becomes a bare 500.
+"""
+
+from __future__ import annotations
+
+# Hasura wraps REST bodies in a GraphQL mutation; type errors name fields under this path.
+GENERATION_ARGS_PATH = "$.selectionSet.sdGenerationJob.args.arg1"
+
+
+class SfumatoError(Exception):
+    status: int = 500
+    code: str = "unexpected"
+
+    def __init__(self, message: str, path: str = "$") -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+class ClientError(SfumatoError):
+    """Bad input or a business rule; Leonardo answers these 400 `unexpected`."""
+
+    status = 400
+
+
+class ValidationFailed(ClientError):
+    """Wrong JSON type, missing required field, malformed body."""
+
+    code = "validation-failed"
+
+
+class BadRequest(ClientError):
+    """Unknown body key, as Hasura's `Unexpected variable`."""
+
+    code = "bad-request"
+
+
+class DataException(ClientError):
+    """A malformed value in the path, as Postgres' `invalid input syntax`."""
+
+    code = "data-exception"
+
+
+class NotSupported(ClientError):
+    """A known Leonardo field whose technique Sfumato does not implement yet."""
+
+
+class ModelUnavailable(ClientError):
+    """The requested model resolves, but its weights are not installed here."""
+
+
+class Unauthorized(SfumatoError):
+    status = 401
+    code = "access-denied"
+
+    def __init__(self) -> None:
+        # One body whatever the cause (missing, unknown, revoked): nothing to probe.
+        super().__init__("Authentication hook unauthorized this request")
+
+
+class NotFound(SfumatoError):
+    status = 404
+    code = "not-found"
+
+
+class MethodNotAllowed(SfumatoError):
+    status = 405
+    code = "method-not-allowed"
+
+
+class PayloadTooLarge(SfumatoError):
+    status = 413
+    code = "bad-request"
+
+
+class ServiceError(SfumatoError):
+    """A server-side failure that we caught; message is safe to show."""
+
+    status = 500

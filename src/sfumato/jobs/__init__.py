@@ -1,0 +1,1 @@
+"""Running generations: the shared job runner and the in-process worker."""

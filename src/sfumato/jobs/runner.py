@@ -1,0 +1,130 @@
+"""`run_job`: one claimed job from plan to stored images. Every worker kind calls this.
+
+The database is the record: images are written to the blob store first, then one
+transaction adds their rows and flips the generation to COMPLETE, so a reader sees either
+no images or all of them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy.orm import Session, sessionmaker
+
+from sfumato.domain.generation import GenerationPlan
+from sfumato.domain.status import JobState, transition
+from sfumato.engine.catalog import ModelCatalog
+from sfumato.engine.renderer import Renderer
+from sfumato.engine.types import RenderRequest, StepCallback
+from sfumato.storage.blobs import BlobStore
+from sfumato.store.repositories import utcnow
+from sfumato.store.tables import GeneratedImage, Generation, Job
+
+log = logging.getLogger(__name__)
+
+
+class JobInterrupted(Exception):
+    """Raised from the step callback to stop a pipeline between steps (shutdown)."""
+
+
+@dataclass
+class JobContext:
+    """What running a job needs; built once per worker process."""
+
+    session_factory: sessionmaker[Session]
+    catalog: ModelCatalog
+    renderer: Renderer
+    blobs: BlobStore
+    models_dir: Path
+
+
+def image_file_stem(model_name: str, prompt: str, index: int) -> str:
+    """`Sfumato_Tiny_a_red_fox_0`: Leonardo's `<Model_Name>_<prompt_words>_<i>` file names."""
+    words = re.sub(r"[^A-Za-z0-9]+", "_", prompt).strip("_")[:60].rstrip("_") or "image"
+    model = re.sub(r"[^A-Za-z0-9]+", "_", model_name).strip("_")
+    return f"{model}_{words}_{index}"
+
+
+def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None) -> None:
+    """Render a RUNNING job and record the outcome; never raises for a job's own failure."""
+    with ctx.session_factory() as session:
+        job = session.get(Job, job_id)
+        generation = session.get(Generation, job.generation_id) if job else None
+        if job is None or generation is None:
+            return  # deleted while queued
+        plan = GenerationPlan.from_json(generation.plan)
+        user_id, generation_id = generation.user_id, generation.id
+
+    try:
+        entry = ctx.catalog.resolve_key(plan.catalog_key)
+        images = ctx.renderer.render(
+            entry.weights_dir(ctx.models_dir),
+            RenderRequest(
+                prompt=plan.pipeline_prompt,
+                negative_prompt=plan.pipeline_negative_prompt,
+                width=plan.width,
+                height=plan.height,
+                num_images=plan.num_images,
+                seed=plan.seed,
+                guidance_scale=plan.guidance_scale,
+                num_inference_steps=plan.num_inference_steps,
+                scheduler=plan.scheduler,
+            ),
+            on_step=on_step,
+        )
+    except JobInterrupted:
+        _finish(ctx, job_id, JobState.QUEUED, reason=None)
+        return
+    except Exception as error:  # a job's failure must never kill the worker
+        log.exception("generation %s failed", generation_id)
+        _finish(ctx, job_id, JobState.FAILED, reason=f"{type(error).__name__}: {error}")
+        return
+
+    prefix = f"users/{user_id}/generations/{generation_id}"
+    keys = []
+    for index, image in enumerate(images):
+        key = f"{prefix}/{image_file_stem(entry.name, plan.prompt, index)}.png"
+        ctx.blobs.put(key, _png_bytes(image))
+        keys.append(key)
+    if not _finish(ctx, job_id, JobState.DONE, reason=None, image_keys=keys):
+        ctx.blobs.delete_prefix(prefix)  # deleted while running: drop the orphans
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _finish(
+    ctx: JobContext,
+    job_id: str,
+    target: JobState,
+    reason: str | None,
+    image_keys: list[str] | None = None,
+) -> bool:
+    """Move job and generation together in one transaction. False if the job is gone."""
+    with ctx.session_factory() as session, session.begin():
+        job = session.get(Job, job_id)
+        generation = session.get(Generation, job.generation_id) if job else None
+        if job is None or generation is None:
+            return False
+        now = utcnow()
+        job.state = transition(JobState(job.state), target)
+        job.lease_owner = job.lease_expires_at = None
+        job.last_error = reason
+        job.updated_at = now
+        generation.status = target.generation_status
+        generation.failure_reason = reason
+        generation.updated_at = now
+        for position, key in enumerate(image_keys or []):
+            generation.images.append(
+                GeneratedImage(id=str(uuid.uuid4()), position=position, blob_key=key, nsfw=False, created_at=now)
+            )
+        return True

@@ -1,0 +1,108 @@
+"""Generation use-cases: create, read, list, delete — each scoped to one user."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from sfumato.domain.generation import resolve
+from sfumato.domain.pricing import PriceModel
+from sfumato.domain.status import GenerationStatus
+from sfumato.engine.catalog import ModelCatalog
+from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable
+from sfumato.storage.blobs import BlobStore
+from sfumato.store.repositories import add_job, get_owned_generation, list_user_generations, utcnow
+from sfumato.store.tables import ApiKey, Generation
+from sfumato.wire.generation_request import parse_create_generation
+
+
+@dataclass(frozen=True)
+class CreatedGeneration:
+    generation_id: str
+    credit_cost: int
+
+
+@dataclass
+class GenerationService:
+    session_factory: sessionmaker[Session]
+    catalog: ModelCatalog
+    models_dir: Path
+    prices: PriceModel
+    blobs: BlobStore
+    on_queued: Callable[[], None]
+
+    def create(self, key: ApiKey, payload: Any) -> CreatedGeneration:
+        """Validate, price and persist a generation with its QUEUED job in one transaction."""
+        request = parse_create_generation(payload)
+        model = self.catalog.resolve(request.model_id, request.sd_version)
+        if model is None:
+            raise ClientError(
+                f"{request.model_id} is not a model this server knows: GET /platformModels lists them",
+                f"{GENERATION_ARGS_PATH}.modelId",
+            )
+        if not model.is_installed(self.models_dir):
+            raise ModelUnavailable(
+                f"model '{model.name}' ({model.id or model.sd_version}) is served by {model.source}, "
+                "whose weights are not installed on this server. An operator can install them with "
+                f"`sfumato models pull {model.id or model.sd_version}` (needs internet), or use the "
+                "built-in Sfumato Tiny model (see GET /platformModels).",
+                f"{GENERATION_ARGS_PATH}.modelId",
+            )
+        plan = resolve(request, model, self.catalog.key_of(model))
+        cost = self.prices.credits(
+            width=plan.width, height=plan.height, num_images=plan.num_images, alchemy=plan.alchemy
+        )
+        now = utcnow()
+        generation = Generation(
+            id=str(uuid.uuid4()),
+            user_id=key.user_id,
+            api_key_id=key.id,
+            status=GenerationStatus.PENDING,
+            prompt=plan.prompt,
+            negative_prompt=plan.negative_prompt,
+            model_id=plan.model_id,
+            sd_version=plan.sd_version,
+            width=plan.width,
+            height=plan.height,
+            num_images=plan.num_images,
+            inference_steps=plan.num_inference_steps,
+            guidance_scale=plan.guidance_scale,
+            seed=plan.seed,
+            scheduler=plan.scheduler,
+            preset_style=plan.preset_style,
+            alchemy=plan.alchemy,
+            public=plan.public,
+            credit_cost=cost,
+            plan=plan.to_json(),
+            created_at=now,
+            updated_at=now,
+        )
+        with self.session_factory() as session, session.begin():
+            session.add(generation)
+            session.flush()
+            add_job(session, generation)
+        self.on_queued()
+        return CreatedGeneration(generation.id, cost)
+
+    def get(self, user_id: str, generation_id: str) -> Generation | None:
+        with self.session_factory() as session:
+            return get_owned_generation(session, generation_id, user_id)
+
+    def list(self, user_id: str, offset: int, limit: int) -> list[Generation]:
+        with self.session_factory() as session:
+            return list_user_generations(session, user_id, offset, limit)
+
+    def delete(self, user_id: str, generation_id: str) -> bool:
+        """Remove the row (its job and image rows cascade) and then its image files."""
+        with self.session_factory() as session, session.begin():
+            generation = get_owned_generation(session, generation_id, user_id)
+            if generation is None:
+                return False
+            session.delete(generation)
+        self.blobs.delete_prefix(f"users/{user_id}/generations/{generation_id}")
+        return True

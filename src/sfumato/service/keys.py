@@ -1,0 +1,107 @@
+"""Users and API keys: create (shown once), list, revoke, authenticate."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from sfumato.domain.keys import new_key
+from sfumato.store.repositories import find_active_key, get_or_create_user, utcnow
+from sfumato.store.tables import ApiKey, User
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: str
+    api_key_id: str
+    user_id: str
+    username: str
+    concurrency: int
+    webhook_url: str | None
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: str
+    name: str
+    username: str
+    user_id: str
+    prefix: str
+    concurrency: int
+    webhook_url: str | None
+    created_at: str
+    revoked: bool
+
+
+@dataclass
+class KeyService:
+    session_factory: sessionmaker[Session]
+
+    def create(
+        self,
+        username: str,
+        concurrency: int,
+        webhook_url: str | None = None,
+        webhook_api_key: str | None = None,
+    ) -> IssuedKey:
+        """A new key for the user of that name (made if new). The secret leaves only here."""
+        secret = new_key()
+        with self.session_factory() as session, session.begin():
+            user = get_or_create_user(session, username)
+            key = ApiKey(
+                id=str(uuid.uuid4()),
+                user_id=user.id,
+                name=username,
+                lookup_prefix=secret.lookup_prefix,
+                key_hash=secret.key_hash,
+                concurrency=concurrency,
+                webhook_url=webhook_url,
+                webhook_api_key=webhook_api_key,
+                created_at=utcnow(),
+            )
+            session.add(key)
+            return IssuedKey(secret.secret, key.id, user.id, user.username, concurrency, webhook_url)
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        with self.session_factory() as session:
+            return find_active_key(session, secret)
+
+    def user(self, user_id: str) -> User | None:
+        with self.session_factory() as session:
+            return session.get(User, user_id)
+
+    def list(self) -> list[KeyInfo]:
+        with self.session_factory() as session:
+            rows = session.execute(select(ApiKey, User).join(User).order_by(ApiKey.created_at)).all()
+            return [
+                KeyInfo(
+                    id=key.id,
+                    name=key.name,
+                    username=user.username,
+                    user_id=user.id,
+                    prefix=key.lookup_prefix,
+                    concurrency=key.concurrency,
+                    webhook_url=key.webhook_url,
+                    created_at=key.created_at.isoformat(timespec="seconds"),
+                    revoked=key.revoked_at is not None,
+                )
+                for key, user in rows
+            ]
+
+    def revoke(self, key_id_or_prefix: str) -> int:
+        """Revoke by key id or by the key's first 8 characters; returns how many."""
+        needle = key_id_or_prefix.strip().lower()
+        with self.session_factory() as session, session.begin():
+            keys = session.scalars(
+                select(ApiKey).where(
+                    ApiKey.revoked_at.is_(None),
+                    (ApiKey.id == needle) | (ApiKey.lookup_prefix == needle[:8]),
+                )
+            ).all()
+            matched = [k for k in keys if k.id == needle or needle.startswith(k.lookup_prefix)]
+            for key in matched:
+                key.revoked_at = utcnow()
+            return len(matched)

@@ -1,0 +1,1 @@
+"""Where generated images live: the BlobStore protocol and its implementations."""

@@ -1,0 +1,46 @@
+"""Image storage behind one small protocol, so S3 later is a setting, not a rewrite.
+
+Keys are relative POSIX paths like `users/<userId>/generations/<genId>/<name>.png`,
+mirroring Leonardo's CDN layout. The local store keeps them under a directory and the API
+serves them at `/files/<key>` (unguessable UUIDs in the path, no auth, as Leonardo's CDN).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+
+class BlobStore(Protocol):
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> None: ...
+
+
+class LocalBlobStore:
+    """Files under `root`; writes are atomic (temp file + rename) so readers never see
+    half an image."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def path_for(self, key: str) -> Path:
+        """The file for a key, refusing keys that would escape the root."""
+        relative = PurePosixPath(key)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise ValueError(f"invalid blob key {key!r}")
+        return self.root.joinpath(*relative.parts)
+
+    def put(self, key: str, data: bytes) -> None:
+        target = self.path_for(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+
+    def delete_prefix(self, prefix: str) -> None:
+        shutil.rmtree(self.path_for(prefix), ignore_errors=True)

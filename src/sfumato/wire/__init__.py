@@ -1,0 +1,1 @@
+"""Leonardo's JSON, exactly: request models, response shapes and their enums."""

@@ -1,0 +1,200 @@
+"""`POST /generations` body: Leonardo's field names, strict types, and our refusals.
+
+Every documented key is known (so none gets `Unexpected variable`), but only some are
+honoured today. A known key whose feature Sfumato lacks is refused with a 400 naming it,
+unless it carries its neutral value (null, false, empty list, "disabled"): the official
+SDKs send many fields as null, and null means "absent".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr, ValidationError
+
+from sfumato.domain.generation import GenerationRequest
+from sfumato.domain.presets import STYLE_UUID_PRESETS
+from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
+from sfumato.wire.enums import (
+    CanvasRequestType,
+    ControlnetType,
+    InitImageType,
+    PresetStyle,
+    Scheduler,
+    SdVersion,
+    StrengthType,
+    Transparency,
+)
+from sfumato.wire.types import Int, translate
+
+# A strict float takes JSON integers too, but never booleans or strings.
+Number = StrictFloat
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class ControlnetInput(_Strict):
+    initImageId: StrictStr
+    initImageType: InitImageType
+    preprocessorId: Number
+    weight: Number | None = None
+    strengthType: StrengthType | None = None
+    influence: Number | None = None
+
+
+class ElementInput(_Strict):
+    akUUID: StrictStr
+    weight: Number | None = None
+
+
+class UserElementInput(_Strict):
+    userLoraId: Number | None = None
+    weight: Number | None = None
+
+
+class CreateGenerationBody(_Strict):
+    """Every key of the spec's request body, plus the keys Leonardo's guides send."""
+
+    prompt: StrictStr
+    negative_prompt: StrictStr | None = None
+    modelId: StrictStr | None = None
+    sd_version: SdVersion | None = None
+    width: Int | None = None
+    height: Int | None = None
+    num_images: Int | None = None
+    num_inference_steps: Int | None = None
+    guidance_scale: Number | None = None
+    seed: Int | None = None
+    scheduler: Scheduler | None = None
+    presetStyle: PresetStyle | None = None
+    styleUUID: StrictStr | None = None
+    alchemy: StrictBool | None = None
+    public: StrictBool | None = None
+    # Known, not honoured yet (see NOT_YET_SUPPORTED).
+    contrast: Number | None = None
+    contrastRatio: Number | None = None
+    controlnets: list[ControlnetInput] | None = None
+    elements: list[ElementInput] | None = None
+    userElements: list[UserElementInput] | None = None
+    expandedDomain: StrictBool | None = None
+    fantasyAvatar: StrictBool | None = None
+    highContrast: StrictBool | None = None
+    highResolution: StrictBool | None = None
+    imagePrompts: list[StrictStr | None] | None = None
+    imagePromptWeight: Number | None = None
+    init_generation_image_id: StrictStr | None = None
+    init_image_id: StrictStr | None = None
+    init_strength: Number | None = None
+    photoReal: StrictBool | None = None
+    photoRealVersion: StrictStr | None = None
+    photoRealStrength: Number | None = None
+    promptMagic: StrictBool | None = None
+    promptMagicStrength: Number | None = None
+    promptMagicVersion: StrictStr | None = None
+    tiling: StrictBool | None = None
+    transparency: Transparency | None = None
+    ultra: StrictBool | None = None
+    unzoom: StrictBool | None = None
+    unzoomAmount: Number | None = None
+    upscaleRatio: Number | None = None
+    controlNet: StrictBool | None = None
+    controlNetType: ControlnetType | None = None
+    weighting: Number | None = None
+    canvasRequest: StrictBool | None = None
+    canvasRequestType: CanvasRequestType | None = None
+    canvasInitId: StrictStr | None = None
+    canvasMaskId: StrictStr | None = None
+    enhancePrompt: StrictBool | None = None
+    enhancePromptInstruction: StrictStr | None = None
+
+
+# Field -> the feature it asks for. Each is refused until its technique exists.
+NOT_YET_SUPPORTED: dict[str, str] = {
+    "contrast": "contrast (Phoenix/Flux contrast)",
+    "contrastRatio": "Alchemy contrast ratio",
+    "controlnets": "ControlNet / image guidance",
+    "elements": "Elements (LoRA)",
+    "userElements": "user-trained Elements (LoRA)",
+    "expandedDomain": "Alchemy Expanded Domain",
+    "fantasyAvatar": "Fantasy Avatar",
+    "highContrast": "Prompt Magic high contrast",
+    "highResolution": "Prompt Magic high resolution",
+    "imagePrompts": "image prompts",
+    "imagePromptWeight": "image prompts",
+    "init_generation_image_id": "image-to-image from a generated image",
+    "init_image_id": "image-to-image from an init image",
+    "init_strength": "image-to-image strength",
+    "photoReal": "PhotoReal",
+    "photoRealVersion": "PhotoReal",
+    "photoRealStrength": "PhotoReal",
+    "promptMagic": "Prompt Magic",
+    "promptMagicStrength": "Prompt Magic",
+    "promptMagicVersion": "Prompt Magic",
+    "tiling": "tiling",
+    "transparency": "transparency",
+    "ultra": "Ultra mode",
+    "unzoom": "unzoom",
+    "unzoomAmount": "unzoom",
+    "upscaleRatio": "upscaling",
+    "controlNet": "legacy ControlNet",
+    "controlNetType": "legacy ControlNet",
+    "weighting": "legacy ControlNet",
+    "canvasRequest": "Canvas (inpainting/outpainting)",
+    "canvasRequestType": "Canvas (inpainting/outpainting)",
+    "canvasInitId": "Canvas (inpainting/outpainting)",
+    "canvasMaskId": "Canvas (inpainting/outpainting)",
+    "enhancePrompt": "prompt enhancement",
+    "enhancePromptInstruction": "prompt enhancement",
+}
+
+
+def _is_neutral(value: Any) -> bool:
+    """Null, false, an empty list or "disabled": the value that asks for nothing."""
+    return value is None or value is False or value == [] or value == "disabled"
+
+
+def parse_create_generation(payload: Any) -> GenerationRequest:
+    """Validate a decoded JSON body; raises a Leonardo-shaped ClientError."""
+    if not isinstance(payload, dict):
+        raise ClientError("the request body must be a JSON object", "$")
+    try:
+        body = CreateGenerationBody.model_validate(payload)
+    except ValidationError as error:
+        raise translate(error, GENERATION_ARGS_PATH) from None
+
+    for field, feature in NOT_YET_SUPPORTED.items():
+        value = getattr(body, field)
+        if not _is_neutral(value):
+            raise NotSupported(
+                f"{field} is not supported by Sfumato yet ({feature}); remove it from the request",
+                f"{GENERATION_ARGS_PATH}.{field}",
+            )
+
+    preset = body.presetStyle
+    if body.styleUUID is not None:
+        preset = STYLE_UUID_PRESETS.get(body.styleUUID.lower())
+        if preset is None:
+            raise ClientError(
+                f"styleUUID {body.styleUUID} is not a style Sfumato knows; known: "
+                + ", ".join(f"{uuid} ({name})" for uuid, name in STYLE_UUID_PRESETS.items()),
+                f"{GENERATION_ARGS_PATH}.styleUUID",
+            )
+
+    return GenerationRequest(
+        prompt=body.prompt,
+        negative_prompt=body.negative_prompt,
+        model_id=body.modelId,
+        sd_version=body.sd_version,
+        width=body.width,
+        height=body.height,
+        num_images=body.num_images,
+        num_inference_steps=body.num_inference_steps,
+        guidance_scale=None if body.guidance_scale is None else float(body.guidance_scale),
+        seed=body.seed,
+        scheduler=body.scheduler,
+        preset_style=preset,
+        alchemy=body.alchemy,
+        public=body.public,
+    )
