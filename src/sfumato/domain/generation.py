@@ -74,9 +74,14 @@ def _fail(field: str, message: str) -> ClientError:
     return ClientError(message, f"{GENERATION_ARGS_PATH}.{field}")
 
 
+def _number(value: float) -> str:
+    """7 not 7.0, and 9999999998 not 1e+10: numbers as a person writes them."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
 def _check_range(field: str, value: float | None, low: float, high: float) -> None:
     if value is not None and not low <= value <= high:
-        raise _fail(field, f"{field} must be between {low:g} and {high:g}, got {value:g}")
+        raise _fail(field, f"{field} must be between {_number(low)} and {_number(high)}, got {_number(value)}")
 
 
 def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str) -> GenerationPlan:

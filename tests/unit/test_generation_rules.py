@@ -1,0 +1,77 @@
+"""Leonardo's ranges and defaults, resolved against a catalog entry."""
+
+from __future__ import annotations
+
+import pytest
+
+from sfumato.domain.generation import GenerationRequest, resolve
+from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
+from sfumato.errors import ClientError
+
+CATALOG = ModelCatalog.load()
+TINY = CATALOG.get(TINY_MODEL_ID)
+assert TINY is not None
+
+
+def plan_for(**fields: object):  # type: ignore[no-untyped-def]
+    return resolve(GenerationRequest(prompt="a cat", **fields), TINY, TINY_MODEL_ID)  # type: ignore[arg-type]
+
+
+def test_defaults_follow_the_spec() -> None:
+    plan = plan_for()
+    assert (plan.width, plan.height, plan.num_images) == (1024, 768, 4)
+    assert plan.alchemy is True and plan.preset_style == "DYNAMIC"
+    assert plan.scheduler == "EULER_DISCRETE"
+    assert plan.num_inference_steps == TINY.alchemy_steps
+    assert 0 <= plan.seed <= 2_147_483_637
+    assert plan.model_id == TINY_MODEL_ID and plan.sd_version == "v1_5"
+
+
+def test_alchemy_off_uses_plain_steps_and_leonardo_preset() -> None:
+    plan = plan_for(alchemy=False)
+    assert plan.preset_style == "LEONARDO" and plan.num_inference_steps == TINY.default_steps
+
+
+def test_preset_template_wraps_prompt_and_negative() -> None:
+    plan = plan_for(preset_style="CINEMATIC", negative_prompt="rain")
+    assert "a cat" in plan.pipeline_prompt and plan.pipeline_prompt != "a cat"
+    assert plan.pipeline_negative_prompt.startswith("rain")
+    assert plan.prompt == "a cat" and plan.negative_prompt == "rain"
+    assert plan_for(preset_style="NONE").pipeline_prompt == "a cat"
+
+
+def test_explicit_values_win() -> None:
+    plan = plan_for(width=64, height=128, num_images=8, num_inference_steps=12, guidance_scale=3.5, seed=7,
+                    scheduler="DDIM", alchemy=False, preset_style="NONE")  # fmt: skip
+    assert (plan.width, plan.height, plan.num_images, plan.num_inference_steps) == (64, 128, 8, 12)
+    assert (plan.guidance_scale, plan.seed, plan.scheduler) == (3.5, 7, "DDIM")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"width": 1004}, "width", "multiple of 8"),
+        ({"height": 24}, "height", "between 32"),
+        ({"width": 1536, "alchemy": True}, "width", "with alchemy"),
+        ({"num_images": 5, "width": 1024}, "num_images", "between 1 and 4"),
+        ({"num_images": 9, "width": 512, "height": 512}, "num_images", "between 1 and 8"),
+        ({"num_images": 0, "width": 512, "height": 512}, "num_images", "Too many images"),
+        ({"num_inference_steps": 9}, "num_inference_steps", "between 10 and 60"),
+        ({"guidance_scale": 0.5}, "guidance_scale", "between 1 and 20"),
+        ({"seed": 10_000_000_000}, "seed", "between 0 and 9999999998"),
+        ({"alchemy": False, "preset_style": "CINEMATIC"}, "presetStyle", "only LEONARDO and NONE"),
+    ],
+)
+def test_rules_name_the_field(fields: dict[str, object], field: str, words: str) -> None:
+    with pytest.raises(ClientError) as raised:
+        plan_for(**fields)
+    assert raised.value.path.endswith(f".{field}")
+    assert words in raised.value.message
+    assert raised.value.status == 400
+
+
+def test_flux_seed_limit_is_lower() -> None:
+    flux = CATALOG.get("1dd50843-d653-4516-a8e3-f0238ee453ff")
+    assert flux is not None and flux.family == "flux"
+    with pytest.raises(ClientError, match="2147483637"):
+        resolve(GenerationRequest(prompt="x", seed=2_147_483_638), flux, "k")

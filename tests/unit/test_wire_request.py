@@ -1,0 +1,78 @@
+"""Strict body parsing with Leonardo's (Hasura's) messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sfumato.errors import BadRequest, NotSupported, SfumatoError, ValidationFailed
+from sfumato.wire.generation_request import NOT_YET_SUPPORTED, CreateGenerationBody, parse_create_generation
+
+ARGS = "$.selectionSet.sdGenerationJob.args.arg1"
+
+
+def test_sdk_default_body_parses() -> None:
+    request = parse_create_generation(
+        {"alchemy": True, "height": 768, "width": 1024, "modelId": "b24e16ff-06e3-43eb-8d33-4416c2d75876",
+         "num_images": 4, "presetStyle": "DYNAMIC", "prompt": "a cat"}  # fmt: skip
+    )
+    assert request.alchemy is True and request.preset_style == "DYNAMIC" and request.width == 1024
+
+
+def test_integral_floats_are_ints_as_the_python_sdk_sends() -> None:
+    request = parse_create_generation({"prompt": "x", "width": 512.0, "num_images": 2.0, "guidance_scale": 7})
+    assert request.width == 512 and isinstance(request.width, int) and request.num_images == 2
+    assert request.guidance_scale == 7.0
+
+
+def test_style_uuid_maps_to_a_preset() -> None:
+    request = parse_create_generation({"prompt": "x", "styleUUID": "a5632c7c-ddbb-4e2f-ba34-8456ab3ac436"})
+    assert request.preset_style == "CINEMATIC"
+
+
+@pytest.mark.parametrize(
+    ("body", "error_type", "path", "message"),
+    [
+        ({"prompt": "x", "photoReal": "true"}, ValidationFailed, f"{ARGS}.photoReal",
+         "expected a boolean for type 'Boolean', but found a string"),
+        ({"prompt": "x", "width": "512"}, ValidationFailed, f"{ARGS}.width",
+         "expected an integer for type 'Int', but found a string"),
+        ({"prompt": "x", "width": True}, ValidationFailed, f"{ARGS}.width",
+         "expected an integer for type 'Int', but found a boolean"),
+        ({"prompt": "x", "guidance_scale": False}, ValidationFailed, f"{ARGS}.guidance_scale",
+         "expected a number for type 'Float', but found a boolean"),
+        ({}, ValidationFailed, f"{ARGS}.prompt", 'expecting a value for non-nullable variable: "prompt"'),
+        ({"prompt": "x", "sd_Version": "v2", "width": "bad"}, BadRequest, "$", "Unexpected variable sd_Version"),
+        ({"prompt": 5}, ValidationFailed, f"{ARGS}.prompt", "expected a string for type 'String', but found a number"),
+        ({"prompt": "x", "elements": {"akUUID": "a"}}, ValidationFailed, f"{ARGS}.elements",
+         "expected a list for type 'List', but found an object"),
+    ],  # fmt: skip
+)
+def test_type_errors(body: dict[str, Any], error_type: type[SfumatoError], path: str, message: str) -> None:
+    with pytest.raises(error_type) as raised:
+        parse_create_generation(body)
+    assert raised.value.path == path and raised.value.message == message
+
+
+def test_every_not_yet_supported_field_is_a_known_key_and_refused() -> None:
+    known = CreateGenerationBody.model_fields
+    for field in NOT_YET_SUPPORTED:
+        assert field in known, field
+    refused = {
+        "tiling": True, "init_image_id": "abc", "init_strength": 0.5, "transparency": "foreground_only",
+        "elements": [{"akUUID": "a"}], "contrast": 3.5, "controlNetType": "POSE", "canvasRequestType": "INPAINT",
+        "userElements": [{"userLoraId": 1}], "imagePrompts": ["a"],
+    }  # fmt: skip
+    for field, value in refused.items():
+        with pytest.raises(NotSupported) as raised:
+            parse_create_generation({"prompt": "x", field: value})
+        assert raised.value.path == f"{ARGS}.{field}"
+        assert "not supported by Sfumato yet" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("field", "neutral"), [("tiling", None), ("photoReal", False), ("controlnets", []), ("transparency", "disabled")]
+)
+def test_neutral_values_are_accepted(field: str, neutral: Any) -> None:
+    assert parse_create_generation({"prompt": "x", field: neutral}).prompt == "x"
