@@ -3,103 +3,14 @@ the official Leonardo Python SDK pointed at it. No mocks of our own code."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from leonardo_ai_sdk import LeonardoAiSDK
 
-TINY_MODEL_ID = "5f7e2a1c-0b5d-4c3e-9a8f-1d2e3f4a5b6c"
-TERMINAL = {"COMPLETE", "FAILED"}
+from tests.support.server import TINY_MODEL_ID, Server, run_cli, wait_for_generation
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sfumato", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-
-
-@dataclass
-class Server:
-    """A `sfumato serve` process; restartable on the same data dir."""
-
-    data_dir: Path
-    env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.base_url}/api/rest/v1"
-
-    def start(self, timeout_s: float = 120) -> None:
-        self.log_path = self.data_dir / f"server-{time.monotonic_ns()}.log"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("wb")
-        env = {**os.environ, "SFUMATO_TORCH_THREADS": "1", **self.env}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sfumato", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server not ready in {timeout_s}s:\n{self.log_path.read_text()}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def create_key(self, name: str, *extra: str) -> dict[str, Any]:
-        result = run_cli(self.data_dir, "keys", "create", "--name", name, *extra)
-        return dict(json.loads(result.stdout))
-
-    def sdk(self, api_key: str) -> LeonardoAiSDK:
-        return LeonardoAiSDK(bearer_auth=api_key, server_url=self.api_url)
-
-    def http(self, api_key: str | None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        return httpx.Client(base_url=self.api_url, headers=headers, timeout=30)
+__all__ = ["TINY_MODEL_ID", "Server", "run_cli", "tiny_request", "wait_for_generation"]
 
 
 @pytest.fixture(scope="session")
@@ -135,14 +46,3 @@ def tiny_request(**overrides: Any) -> dict[str, Any]:
     }
     request.update(overrides)
     return request
-
-
-def wait_for_generation(client: httpx.Client, generation_id: str, timeout_s: float = 120) -> dict[str, Any]:
-    """Poll GET /generations/{id} as Leonardo's clients do, until COMPLETE or FAILED."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        body = client.get(f"/generations/{generation_id}").json()["generations_by_pk"]
-        if body is not None and body["status"] in TERMINAL:
-            return dict(body)
-        time.sleep(0.1)
-    raise AssertionError(f"generation {generation_id} not finished in {timeout_s}s")

@@ -51,7 +51,7 @@ def test_price_model_is_integral_and_grows_with_work() -> None:
 def test_every_leonardo_preset_has_a_template() -> None:
     assert set(PRESET_TEMPLATES) == set(PresetStyle.__args__)
     assert set(STYLE_UUID_PRESETS.values()) <= set(PRESET_TEMPLATES)
-    assert NON_ALCHEMY_PRESETS <= set(PRESET_TEMPLATES)
+    assert set(PRESET_TEMPLATES) >= NON_ALCHEMY_PRESETS
     assert apply_preset("NONE", "a cat", "") == ("a cat", "")
     prompt, negative = apply_preset("ANIME", "a cat", "blur")
     assert "a cat" in prompt and negative.startswith("blur, ")

@@ -14,8 +14,15 @@ ARGS = "$.selectionSet.sdGenerationJob.args.arg1"
 
 def test_sdk_default_body_parses() -> None:
     request = parse_create_generation(
-        {"alchemy": True, "height": 768, "width": 1024, "modelId": "b24e16ff-06e3-43eb-8d33-4416c2d75876",
-         "num_images": 4, "presetStyle": "DYNAMIC", "prompt": "a cat"}  # fmt: skip
+        {
+            "alchemy": True,
+            "height": 768,
+            "width": 1024,
+            "modelId": "b24e16ff-06e3-43eb-8d33-4416c2d75876",
+            "num_images": 4,
+            "presetStyle": "DYNAMIC",
+            "prompt": "a cat",
+        }
     )
     assert request.alchemy is True and request.preset_style == "DYNAMIC" and request.width == 1024
 
@@ -34,20 +41,40 @@ def test_style_uuid_maps_to_a_preset() -> None:
 @pytest.mark.parametrize(
     ("body", "error_type", "path", "message"),
     [
-        ({"prompt": "x", "photoReal": "true"}, ValidationFailed, f"{ARGS}.photoReal",
-         "expected a boolean for type 'Boolean', but found a string"),
-        ({"prompt": "x", "width": "512"}, ValidationFailed, f"{ARGS}.width",
-         "expected an integer for type 'Int', but found a string"),
-        ({"prompt": "x", "width": True}, ValidationFailed, f"{ARGS}.width",
-         "expected an integer for type 'Int', but found a boolean"),
-        ({"prompt": "x", "guidance_scale": False}, ValidationFailed, f"{ARGS}.guidance_scale",
-         "expected a number for type 'Float', but found a boolean"),
+        (
+            {"prompt": "x", "photoReal": "true"},
+            ValidationFailed,
+            f"{ARGS}.photoReal",
+            "expected a boolean for type 'Boolean', but found a string",
+        ),
+        (
+            {"prompt": "x", "width": "512"},
+            ValidationFailed,
+            f"{ARGS}.width",
+            "expected an integer for type 'Int', but found a string",
+        ),
+        (
+            {"prompt": "x", "width": True},
+            ValidationFailed,
+            f"{ARGS}.width",
+            "expected an integer for type 'Int', but found a boolean",
+        ),
+        (
+            {"prompt": "x", "guidance_scale": False},
+            ValidationFailed,
+            f"{ARGS}.guidance_scale",
+            "expected a number for type 'Float', but found a boolean",
+        ),
         ({}, ValidationFailed, f"{ARGS}.prompt", 'expecting a value for non-nullable variable: "prompt"'),
         ({"prompt": "x", "sd_Version": "v2", "width": "bad"}, BadRequest, "$", "Unexpected variable sd_Version"),
         ({"prompt": 5}, ValidationFailed, f"{ARGS}.prompt", "expected a string for type 'String', but found a number"),
-        ({"prompt": "x", "elements": {"akUUID": "a"}}, ValidationFailed, f"{ARGS}.elements",
-         "expected a list for type 'List', but found an object"),
-    ],  # fmt: skip
+        (
+            {"prompt": "x", "elements": {"akUUID": "a"}},
+            ValidationFailed,
+            f"{ARGS}.elements",
+            "expected a list for type 'List', but found an object",
+        ),
+    ],
 )
 def test_type_errors(body: dict[str, Any], error_type: type[SfumatoError], path: str, message: str) -> None:
     with pytest.raises(error_type) as raised:

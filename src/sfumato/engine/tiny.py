@@ -30,10 +30,7 @@ _EOS = "<|endoftext|>"
 
 # Frequent English letter pairs; each is merged both inside a word and at a word's end, so that
 # ordinary prompts tokenize into fewer, more word-like pieces than raw bytes.
-_PAIRS = (
-    "th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co "
-    "me de hi ri ro ic ne ea ra ce li ch ll be ma si om ur ca el ta la ns ge ly ei os no pe do su pa ec"
-).split()
+_PAIRS = ["th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti", "es", "or", "te", "of", "ed", "is", "it", "al", "ar", "st", "to", "nt", "ng", "se", "ha", "as", "ou", "io", "le", "ve", "co", "me", "de", "hi", "ri", "ro", "ic", "ne", "ea", "ra", "ce", "li", "ch", "ll", "be", "ma", "si", "om", "ur", "ca", "el", "ta", "la", "ns", "ge", "ly", "ei", "os", "no", "pe", "do", "su", "pa", "ec"]
 
 # SD 1.5's scheduler config, with Euler as the class. The keys Euler does not take (clip_sample,
 # set_alpha_to_one, skip_prk_steps) are kept by diffusers for the compatible schedulers we swap in.

@@ -1,0 +1,152 @@
+"""How much Sfumato's HTTP + queue + storage path costs over calling the pipeline directly.
+
+Starts a real server on loopback (own data dir, 1 worker, 1 torch thread), then measures:
+  1. POST /generations latency under concurrent clients (p50/p99, requests/s);
+  2. GET /generations/{id} latency under concurrent clients (p50/p99, requests/s);
+  3. POST -> COMPLETE wall time for one generation at a time, vs the same tiny pipeline
+     (64x64, 10 steps, 1 image) called directly in this process with 1 torch thread.
+The last line is `overhead_ratio=<POST->COMPLETE / direct>`.
+
+Run: `.venv/bin/python benchmarks/api_overhead.py [--clients 8] [--requests 200] [--serial 20]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sfumato.engine.renderer import Renderer  # noqa: E402
+from sfumato.engine.tiny import ensure_tiny_model  # noqa: E402
+from sfumato.engine.types import RenderRequest  # noqa: E402
+from tests.support.server import TINY_MODEL_ID, Server, wait_for_generation  # noqa: E402
+
+BODY = {
+    "prompt": "a lighthouse at dusk",
+    "modelId": TINY_MODEL_ID,
+    "width": 64,
+    "height": 64,
+    "num_images": 1,
+    "num_inference_steps": 10,
+    "alchemy": False,
+    "presetStyle": "NONE",
+    "scheduler": "EULER_DISCRETE",
+}
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed_requests(count: int, clients: int, call: object) -> tuple[list[float], float]:
+    """Run `call(client)` `count` times over `clients` threads; latencies (s) and wall time."""
+
+    def worker(n: int) -> list[float]:
+        latencies = []
+        with httpx.Client(timeout=60) as client:
+            for _ in range(n):
+                start = time.perf_counter()
+                call(client)  # type: ignore[operator]
+                latencies.append(time.perf_counter() - start)
+        return latencies
+
+    shares = [count // clients + (1 if i < count % clients else 0) for i in range(clients)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(worker, shares))
+    return [x for r in results for x in r], time.perf_counter() - start
+
+
+def report(name: str, latencies: list[float], wall: float) -> None:
+    print(
+        f"{name:<28} n={len(latencies):<5} p50={percentile(latencies, 0.5) * 1000:8.2f} ms "
+        f"p99={percentile(latencies, 0.99) * 1000:8.2f} ms  {len(latencies) / wall:8.1f} req/s"
+    )
+
+
+def direct_render_seconds(models_dir: Path, runs: int) -> float:
+    """The same pipeline, called in-process with the server's thread count (1)."""
+    torch.set_num_threads(1)
+    model = ensure_tiny_model(models_dir / "sfumato-tiny")
+    renderer = Renderer()
+    request = RenderRequest(
+        prompt=BODY["prompt"], negative_prompt="", width=64, height=64, num_images=1, seed=0,
+        guidance_scale=7.0, num_inference_steps=10, scheduler="EULER_DISCRETE",
+    )  # fmt: skip
+    renderer.render(model, request)  # warm-up: load and first call
+    times = []
+    for seed in range(runs):
+        start = time.perf_counter()
+        renderer.render(model, RenderRequest(**{**request.__dict__, "seed": seed}))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--serial", type=int, default=20, help="generations timed POST -> COMPLETE")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        server = Server(data_dir, env={"SFUMATO_TORCH_THREADS": "1", "SFUMATO_JOB_POLL_INTERVAL_S": "0.5"})
+        server.start()
+        try:
+            key = server.create_key("bench")["apiKey"]
+            headers = {"Authorization": f"Bearer {key}"}
+            api = server.api_url
+
+            def post(client: httpx.Client) -> None:
+                response = client.post(f"{api}/generations", json=BODY, headers=headers)
+                assert response.status_code == 200, response.text
+
+            latencies, wall = timed_requests(args.requests, args.clients, post)
+            report(f"POST /generations x{args.clients}", latencies, wall)
+
+            with server.http(key) as client:
+                target = client.post("/generations", json=BODY).json()["sdGenerationJob"]["generationId"]
+
+            def get(client: httpx.Client) -> None:
+                response = client.get(f"{api}/generations/{target}", headers=headers)
+                assert response.status_code == 200
+
+            latencies, wall = timed_requests(args.requests * 2, args.clients, get)
+            report(f"GET /generations/{{id}} x{args.clients}", latencies, wall)
+
+            # Drain the queue the POST burst made, so serial timings see an idle worker.
+            with server.http(key) as client:
+                wait_for_generation(client, target, timeout_s=600)
+                end_to_end = []
+                for seed in range(args.serial):
+                    start = time.perf_counter()
+                    generation_id = client.post("/generations", json={**BODY, "seed": seed}).json()[
+                        "sdGenerationJob"
+                    ]["generationId"]
+                    done = wait_for_generation(client, generation_id, poll_s=0.005)
+                    end_to_end.append(time.perf_counter() - start)
+                    assert done["status"] == "COMPLETE"
+        finally:
+            server.stop()
+
+        direct = direct_render_seconds(data_dir / "bench-models", args.serial)
+
+    api_median = statistics.median(end_to_end)
+    print(f"{'direct pipeline (median)':<28} {direct * 1000:8.2f} ms  (64x64, 10 steps, 1 thread)")
+    print(f"{'POST->COMPLETE (median)':<28} {api_median * 1000:8.2f} ms  (same request through the API)")
+    print(f"overhead_ratio={api_median / direct:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Turns a RenderRequest into pictures with a diffusers text-to-image pipeline loaded from disk."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import diffusers
+import torch
+from diffusers import DiffusionPipeline
+from packaging.version import Version
+from PIL import Image
+
+from sfumato.engine.schedulers import make_scheduler
+from sfumato.engine.types import RenderRequest, StepCallback
+
+# diffusers 0.42 renamed `torch_dtype` to `dtype`; the old name still works there but warns.
+_DTYPE_KWARG = "dtype" if Version(diffusers.__version__).release >= (0, 42) else "torch_dtype"
+
+
+def _dtype_kwargs(dtype: torch.dtype | None) -> dict[str, torch.dtype]:
+    """Spell a dtype argument the way the installed diffusers wants it (nothing for the default)."""
+    return {} if dtype is None else {_DTYPE_KWARG: dtype}
+
+
+class Renderer:
+    """Loads pipelines from local folders, keeps them cached, and renders batches.
+
+    The cache is an unbounded dict keyed by resolved path; a memory-bounded LRU comes later.
+    `render` must be called from one thread at a time (tokenizers and modules are shared), while
+    `load` and the cache are safe to use from several threads.
+    """
+
+    def __init__(self, device: str = "cpu", torch_dtype: torch.dtype | None = None) -> None:
+        self.device = device
+        self.torch_dtype = torch_dtype
+        self._pipelines: dict[str, DiffusionPipeline] = {}
+        # Held while loading too, so two threads never load the same model twice.
+        self._lock = threading.Lock()
+
+    def load(self, model_path: Path) -> DiffusionPipeline:
+        """Return the cached pipeline for `model_path`, loading it (offline only) on first use."""
+        key = str(Path(model_path).resolve())
+        with self._lock:
+            pipe = self._pipelines.get(key)
+            if pipe is None:
+                pipe = DiffusionPipeline.from_pretrained(
+                    key, local_files_only=True, **_dtype_kwargs(self.torch_dtype)
+                )
+                pipe.to(self.device)
+                pipe.set_progress_bar_config(disable=True)
+                self._pipelines[key] = pipe
+            return pipe
+
+    def loaded(self) -> list[str]:
+        """The resolved paths of the pipelines in the cache, for status reporting."""
+        with self._lock:
+            return list(self._pipelines)
+
+    def unload(self, model_path: Path) -> None:
+        """Drop a pipeline from the cache (its memory goes once the last render using it ends)."""
+        with self._lock:
+            self._pipelines.pop(str(Path(model_path).resolve()), None)
+
+    def render(
+        self, model_path: Path, request: RenderRequest, on_step: StepCallback | None = None
+    ) -> list[Image.Image]:
+        """Render `request.num_images` pictures in one batched call.
+
+        Image i is seeded with `seed + i` through its own generator, so it can be reproduced alone.
+        """
+        shared = self.load(model_path)
+        # `from_pipe` shares the weights but gets its own scheduler, so the cached pipeline is
+        # never mutated. Passing its dtype stops `from_pipe` from casting the shared weights.
+        pipe = type(shared).from_pipe(
+            shared,
+            scheduler=make_scheduler(request.scheduler, shared.scheduler.config),
+            **_dtype_kwargs(shared.dtype),
+        )
+        pipe.set_progress_bar_config(disable=True)
+        generators = [
+            torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)
+        ]
+
+        def on_step_end(
+            running: DiffusionPipeline, step_index: int, timestep: Any, callback_kwargs: dict[str, Any]
+        ) -> dict[str, Any]:
+            if on_step is not None:
+                # num_timesteps is the loop's true length, which some schedulers make differ
+                # from num_inference_steps.
+                on_step(step_index + 1, running.num_timesteps)
+            return callback_kwargs
+
+        with torch.inference_mode():
+            output = pipe(
+                prompt=request.prompt,
+                negative_prompt=request.negative_prompt or None,
+                width=request.width,
+                height=request.height,
+                num_images_per_prompt=request.num_images,
+                guidance_scale=request.guidance_scale,
+                num_inference_steps=request.num_inference_steps,
+                generator=generators,
+                output_type="pil",
+                callback_on_step_end=on_step_end if on_step is not None else None,
+            )
+        return list(output.images)
