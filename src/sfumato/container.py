@@ -21,7 +21,7 @@ from sfumato.jobs.runner import JobContext
 from sfumato.service.generations import GenerationService
 from sfumato.service.keys import KeyService
 from sfumato.storage.blobs import LocalBlobStore
-from sfumato.store.db import make_engine, make_session_factory, migrate
+from sfumato.store.db import open_store
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,9 @@ class Container:
         self.db.dispose()
 
 
-def open_store(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
-    """The database, migrated to the newest schema (also what the CLI needs alone)."""
-    db = make_engine(settings.sqlalchemy_url)
-    migrate(db)
-    return db, make_session_factory(db)
-
-
 def build_container(settings: Settings, *, with_worker: bool) -> Container:
     """Everything a server (with_worker=True: it also generates) or a CLI command needs."""
-    db, session_factory = open_store(settings)
+    db, session_factory = open_store(settings.sqlalchemy_url)
     catalog = ModelCatalog.load(settings.catalog_file)
     tiny = catalog.get(TINY_MODEL_ID)
     if tiny is not None:

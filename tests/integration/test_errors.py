@@ -121,7 +121,7 @@ def test_auth_failures_all_look_the_same(server: Server) -> None:
 
     run_cli(server.data_dir, "keys", "revoke", revoked["apiKey"][:8])
     bodies = []
-    for headers in ({}, {"Authorization": ""}, {"Authorization": "Bearer "}, {"Authorization": "Basic abc"},
+    for headers in ({}, {"Authorization": ""}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"},
                     {"Authorization": "Bearer 1f0e5b7a-1111-4222-8333-444455556666"},
                     {"Authorization": f"Bearer {revoked['apiKey']}"}):  # fmt: skip
         for method, path in (("GET", "/me"), ("POST", "/generations"), ("GET", "/platformModels")):

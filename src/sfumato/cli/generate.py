@@ -11,12 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sfumato.cli.common import DataDir, console, load_settings
 from sfumato.domain.generation import GenerationRequest, resolve
 from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
-from sfumato.engine.device import pick_device
-from sfumato.engine.renderer import Renderer
-from sfumato.engine.tiny import ensure_tiny_model
 from sfumato.engine.types import RenderRequest
 from sfumato.errors import SfumatoError
-from sfumato.jobs.runner import image_file_stem
 
 
 def generate(
@@ -36,6 +32,12 @@ def generate(
     data_dir: DataDir = None,
 ) -> None:
     """Generate images from a prompt on this machine and write them as PNG files."""
+    # torch and diffusers load here, not at import, so `sfumato keys ...` starts fast.
+    from sfumato.engine.device import pick_device
+    from sfumato.engine.renderer import Renderer
+    from sfumato.engine.tiny import ensure_tiny_model
+    from sfumato.jobs.runner import image_file_stem
+
     settings = load_settings(data_dir)
     catalog = ModelCatalog.load(settings.catalog_file)
     entry = catalog.get(model)

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sfumato.cli.common import DataDir, console, load_settings
+from sfumato.service.keys import KeyService
+from sfumato.store.db import open_store
 
 keys_app = typer.Typer(help="Users and API keys.", no_args_is_help=True)
 
@@ -23,11 +25,9 @@ def keys_create(
     concurrency: Annotated[int | None, typer.Option(min=1, help="Generations run at once (default 10).")] = None,
 ) -> None:
     """Create an API key and print it once, as JSON."""
-    from sfumato.container import open_store
-    from sfumato.service.keys import KeyService
 
     settings = load_settings(data_dir)
-    _, session_factory = open_store(settings)
+    _, session_factory = open_store(settings.sqlalchemy_url)
     issued = KeyService(session_factory).create(
         name, concurrency or settings.default_key_concurrency, webhook_url, webhook_api_key
     )
@@ -48,10 +48,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(data_dir: DataDir = None) -> None:
     """List keys (their 8-character prefixes, never the secrets)."""
-    from sfumato.container import open_store
-    from sfumato.service.keys import KeyService
 
-    _, session_factory = open_store(load_settings(data_dir))
+    _, session_factory = open_store(load_settings(data_dir).sqlalchemy_url)
     table = Table("id", "prefix", "user", "userId", "concurrency", "webhook", "created", "revoked")
     for key in KeyService(session_factory).list():
         table.add_row(
@@ -67,10 +65,8 @@ def keys_revoke(
     data_dir: DataDir = None,
 ) -> None:
     """Revoke a key: it gets 401 from then on."""
-    from sfumato.container import open_store
-    from sfumato.service.keys import KeyService
 
-    _, session_factory = open_store(load_settings(data_dir))
+    _, session_factory = open_store(load_settings(data_dir).sqlalchemy_url)
     count = KeyService(session_factory).revoke(key)
     if count == 0:
         console.print(f"no active key matches {key!r}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from pathlib import Path
 from typing import Any
 
 import diffusers
 import torch
-from diffusers import DiffusionPipeline
+from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # the real class, not the lazy dummy
 from packaging.version import Version
 from PIL import Image
 
@@ -45,9 +46,7 @@ class Renderer:
         with self._lock:
             pipe = self._pipelines.get(key)
             if pipe is None:
-                pipe = DiffusionPipeline.from_pretrained(
-                    key, local_files_only=True, **_dtype_kwargs(self.torch_dtype)
-                )
+                pipe = DiffusionPipeline.from_pretrained(key, local_files_only=True, **_dtype_kwargs(self.torch_dtype))
                 pipe.to(self.device)
                 pipe.set_progress_bar_config(disable=True)
                 self._pipelines[key] = pipe
@@ -70,21 +69,17 @@ class Renderer:
 
         Image i is seeded with `seed + i` through its own generator, so it can be reproduced alone.
         """
-        shared = self.load(model_path)
-        # `from_pipe` shares the weights but gets its own scheduler, so the cached pipeline is
-        # never mutated. Passing its dtype stops `from_pipe` from casting the shared weights.
-        pipe = type(shared).from_pipe(
-            shared,
-            scheduler=make_scheduler(request.scheduler, shared.scheduler.config),
-            **_dtype_kwargs(shared.dtype),
-        )
-        pipe.set_progress_bar_config(disable=True)
-        generators = [
-            torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)
-        ]
+        # Typed loosely: the scheduler, __call__ and num_timesteps belong to the concrete pipeline.
+        shared: Any = self.load(model_path)
+        # A shallow copy shares every module but gets its own scheduler and per-call state, so the
+        # cached pipeline is never mutated. (`from_pipe` would also share weights, but it re-casts
+        # every module's dtype on each call and diffusers 0.42 logs a warning for each of them.)
+        pipe = copy.copy(shared)
+        pipe.scheduler = make_scheduler(request.scheduler, shared.scheduler.config)
+        generators = [torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)]
 
         def on_step_end(
-            running: DiffusionPipeline, step_index: int, timestep: Any, callback_kwargs: dict[str, Any]
+            running: Any, step_index: int, timestep: Any, callback_kwargs: dict[str, Any]
         ) -> dict[str, Any]:
             if on_step is not None:
                 # num_timesteps is the loop's true length, which some schedulers make differ

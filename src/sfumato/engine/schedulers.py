@@ -9,20 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from diffusers import (
-    DDIMScheduler,
-    DPMSolverMultistepScheduler,
-    EulerAncestralDiscreteScheduler,
-    EulerDiscreteScheduler,
-    LMSDiscreteScheduler,
-    PNDMScheduler,
-)
+# Imported from their modules, not `diffusers`, whose lazy top level shows type checkers dummies.
+from diffusers.configuration_utils import ConfigMixin
+from diffusers.schedulers.scheduling_ddim import DDIMScheduler
+from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
+from diffusers.schedulers.scheduling_euler_ancestral_discrete import EulerAncestralDiscreteScheduler
+from diffusers.schedulers.scheduling_euler_discrete import EulerDiscreteScheduler
+from diffusers.schedulers.scheduling_lms_discrete import LMSDiscreteScheduler
+from diffusers.schedulers.scheduling_pndm import PNDMScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from sfumato.engine.types import SCHEDULERS
 
 # Leonardo name -> (diffusers class, config overrides applied on top of the model's config).
-SCHEDULER_MAP: Mapping[str, tuple[type[SchedulerMixin], Mapping[str, Any]]] = {
+SCHEDULER_MAP: Mapping[str, tuple[type[ConfigMixin], Mapping[str, Any]]] = {
     "KLMS": (LMSDiscreteScheduler, {}),
     "EULER_ANCESTRAL_DISCRETE": (EulerAncestralDiscreteScheduler, {}),
     "EULER_DISCRETE": (EulerDiscreteScheduler, {}),
@@ -43,5 +43,7 @@ def make_scheduler(name: str, base_config: Mapping[str, Any]) -> SchedulerMixin:
         cls, overrides = SCHEDULER_MAP[name]
     except KeyError:
         raise ValueError(f"unknown scheduler {name!r}; expected one of {', '.join(SCHEDULERS)}") from None
-    scheduler: SchedulerMixin = cls.from_config(base_config, **overrides)
+    scheduler = cls.from_config(dict(base_config), **overrides)
+    if not isinstance(scheduler, SchedulerMixin):
+        raise TypeError(f"{cls.__name__} is not a diffusers scheduler")
     return scheduler

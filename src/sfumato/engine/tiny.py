@@ -12,11 +12,17 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+
+# Imported from their modules, not `diffusers`, whose lazy top level shows type checkers dummies.
+from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import StableDiffusionPipeline
+from diffusers.schedulers.scheduling_euler_discrete import EulerDiscreteScheduler
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
@@ -24,13 +30,25 @@ TINY_BUILD_VERSION = "1"
 """Bump whenever the recipe below changes, so existing builds on disk are replaced."""
 
 MARKER_NAME = "sfumato_tiny.json"
+# Seeding uses torch's global generator, so builds in one process must not interleave.
+_SEED_LOCK = threading.Lock()
+# Threads of one process wait for each other instead of racing to build the same folder.
+_ENSURE_LOCK = threading.Lock()
 _SEED = 20240601
 _BOS = "<|startoftext|>"
 _EOS = "<|endoftext|>"
 
 # Frequent English letter pairs; each is merged both inside a word and at a word's end, so that
 # ordinary prompts tokenize into fewer, more word-like pieces than raw bytes.
-_PAIRS = ["th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti", "es", "or", "te", "of", "ed", "is", "it", "al", "ar", "st", "to", "nt", "ng", "se", "ha", "as", "ou", "io", "le", "ve", "co", "me", "de", "hi", "ri", "ro", "ic", "ne", "ea", "ra", "ce", "li", "ch", "ll", "be", "ma", "si", "om", "ur", "ca", "el", "ta", "la", "ns", "ge", "ly", "ei", "os", "no", "pe", "do", "su", "pa", "ec"]
+# fmt: off
+_PAIRS = (
+    "th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti", "es", "or", "te", "of", "ed",
+    "is", "it", "al", "ar", "st", "to", "nt", "ng", "se", "ha", "as", "ou", "io", "le", "ve", "co",
+    "me", "de", "hi", "ri", "ro", "ic", "ne", "ea", "ra", "ce", "li", "ch", "ll", "be", "ma", "si",
+    "om", "ur", "ca", "el", "ta", "la", "ns", "ge", "ly", "ei", "os", "no", "pe", "do", "su", "pa",
+    "ec",
+)
+# fmt: on
 
 # SD 1.5's scheduler config, with Euler as the class. The keys Euler does not take (clip_sample,
 # set_alpha_to_one, skip_prk_steps) are kept by diffusers for the compatible schedulers we swap in.
@@ -54,9 +72,9 @@ def _write_tokenizer_files(folder: Path) -> None:
     vocab_list = chars + [c + "</w>" for c in chars]
     merges: list[str] = []
     for pair in _PAIRS:
-        a, b = pair
-        merges += [f"{a} {b}", f"{a} {b}</w>"]
-        vocab_list += [a + b, a + b + "</w>"]
+        first, second = pair[0], pair[1]
+        merges += [f"{first} {second}", f"{first} {second}</w>"]
+        vocab_list += [pair, pair + "</w>"]
     vocab_list += [_BOS, _EOS]
     vocab = {token: index for index, token in enumerate(vocab_list)}
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
@@ -72,7 +90,15 @@ def _build_tokenizer() -> CLIPTokenizer:
 
 
 def build_tiny_pipeline() -> StableDiffusionPipeline:
-    """Construct the pipeline in memory; each module is seeded so the weights never vary."""
+    """Construct the pipeline in memory; each module is seeded so the weights never vary.
+
+    The caller's global RNG state is restored afterwards, so building leaves no trace.
+    """
+    with _SEED_LOCK, torch.random.fork_rng(devices=[]):
+        return _build_seeded()
+
+
+def _build_seeded() -> StableDiffusionPipeline:
     tokenizer = _build_tokenizer()
 
     torch.manual_seed(_SEED)
@@ -91,28 +117,29 @@ def build_tiny_pipeline() -> StableDiffusionPipeline:
     )
 
     torch.manual_seed(_SEED + 1)
-    # Attention only at the coarser level and the middle keeps 1024x768 renders affordable.
+    # Attention only at the coarsest level (1/4 of the latent) and in the middle: self-attention
+    # cost grows with the square of the pixel count, and this keeps 1024x768 renders affordable.
     unet = UNet2DConditionModel(
         sample_size=8,
         in_channels=4,
         out_channels=4,
-        block_out_channels=(32, 64),
+        block_out_channels=(32, 32, 64),
         layers_per_block=1,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        down_block_types=("DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
         cross_attention_dim=32,
         attention_head_dim=2,
         norm_num_groups=32,
     )
 
     torch.manual_seed(_SEED + 2)
-    # Four levels give SD's 8x downscale; no mid-block attention because at full size its
-    # sequence is every latent pixel, which would dominate the cost of a big render.
+    # Four levels give SD's 8x downscale. Narrow fine levels and no mid-block attention (its
+    # sequence is every latent pixel) keep decoding a big batch cheap.
     vae = AutoencoderKL(
         in_channels=3,
         out_channels=3,
         latent_channels=4,
-        block_out_channels=(8, 16, 16, 16),
+        block_out_channels=(8, 8, 16, 16),
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
         layers_per_block=1,
@@ -128,8 +155,9 @@ def build_tiny_pipeline() -> StableDiffusionPipeline:
         tokenizer=tokenizer,
         unet=unet,
         scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
+        # diffusers annotates these two too narrowly; None is the documented way to omit them.
+        safety_checker=None,  # type: ignore[arg-type]
+        feature_extractor=None,  # type: ignore[arg-type]
         requires_safety_checker=False,
     )
 
@@ -152,6 +180,13 @@ def ensure_tiny_model(target: Path) -> Path:
     target = Path(target)
     if _is_complete(target):
         return target
+    with _ENSURE_LOCK:
+        if not _is_complete(target):  # another thread may have finished it while we waited
+            _build_into(target)
+    return target
+
+
+def _build_into(target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
@@ -174,4 +209,3 @@ def ensure_tiny_model(target: Path) -> Path:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target

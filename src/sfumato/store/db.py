@@ -45,3 +45,10 @@ def migrate(engine: Engine) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def open_store(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """The database, migrated to the newest schema: what every process opens first."""
+    engine = make_engine(url)
+    migrate(engine)
+    return engine, make_session_factory(engine)

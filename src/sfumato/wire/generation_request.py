@@ -172,7 +172,7 @@ def parse_create_generation(payload: Any) -> GenerationRequest:
                 f"{GENERATION_ARGS_PATH}.{field}",
             )
 
-    preset = body.presetStyle
+    preset: str | None = body.presetStyle
     if body.styleUUID is not None:
         preset = STYLE_UUID_PRESETS.get(body.styleUUID.lower())
         if preset is None:
