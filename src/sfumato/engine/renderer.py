@@ -16,7 +16,8 @@ from PIL import Image
 from sfumato.engine.schedulers import make_scheduler
 from sfumato.engine.types import RenderRequest, StepCallback
 
-# diffusers 0.42 renamed `torch_dtype` to `dtype`; the old name still works there but warns.
+# Recent diffusers (0.42 here) deprecate `torch_dtype` for `dtype` and warn on it; older ones only know
+# `torch_dtype`.
 _DTYPE_KWARG = "dtype" if Version(diffusers.__version__).release >= (0, 42) else "torch_dtype"
 
 

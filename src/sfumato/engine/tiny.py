@@ -1,8 +1,8 @@
 """Sfumato Tiny: a miniature Stable-Diffusion pipeline built offline with fixed random weights.
 
 It lets the server, the tests and a fresh install exercise the whole real code path (a diffusers
-folder on disk, `from_pretrained`, schedulers, batching, seeds) in about a second on a CPU and
-without a model hub. Its pictures are coloured noise; its value is that they are reproducible:
+folder on disk, `from_pretrained`, schedulers, batching, seeds) in a fraction of a second on a
+CPU and without a model hub. Its pictures are coloured noise; its value is that they are reproducible:
 every module is built right after `torch.manual_seed`, so two builds give byte-identical weights.
 """
 
