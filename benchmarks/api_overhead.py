@@ -134,7 +134,7 @@ def main() -> None:
                     generation_id = client.post("/generations", json={**BODY, "seed": seed}).json()[
                         "sdGenerationJob"
                     ]["generationId"]
-                    done = wait_for_generation(client, generation_id, poll_s=0.005)
+                    done = wait_for_generation(client, generation_id, poll_s=0.05)
                     end_to_end.append(time.perf_counter() - start)
                     assert done["status"] == "COMPLETE"
         finally:
