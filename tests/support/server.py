@@ -27,13 +27,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sfumato", *args, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -89,7 +90,7 @@ class Server:
         self.process = None
 
     def create_key(self, name: str, *extra: str) -> dict[str, Any]:
-        result = run_cli(self.data_dir, "keys", "create", "--name", name, *extra)
+        result = run_cli(self.data_dir, "keys", "create", "--name", name, *extra, env=self.env)
         return dict(json.loads(result.stdout))
 
     def sdk(self, api_key: str) -> LeonardoAiSDK:
