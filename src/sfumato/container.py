@@ -14,6 +14,7 @@ from sfumato.config import Settings
 from sfumato.domain.pricing import PriceModel
 from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
 from sfumato.engine.device import pick_device
+from sfumato.engine.library_noise import quiet_ml_libraries
 from sfumato.engine.renderer import Renderer
 from sfumato.engine.tiny import ensure_tiny_model
 from sfumato.jobs.local_worker import LocalWorker
@@ -45,6 +46,7 @@ class Container:
 
 def build_container(settings: Settings, *, with_worker: bool) -> Container:
     """Everything a server (with_worker=True: it also generates) or a CLI command needs."""
+    quiet_ml_libraries()
     db, session_factory = open_store(settings.sqlalchemy_url)
     catalog = ModelCatalog.load(settings.catalog_file)
     tiny = catalog.get(TINY_MODEL_ID)

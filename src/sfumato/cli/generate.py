@@ -33,6 +33,9 @@ def generate(
 ) -> None:
     """Generate images from a prompt on this machine and write them as PNG files."""
     # torch and diffusers load here, not at import, so `sfumato keys ...` starts fast.
+    from sfumato.engine.library_noise import quiet_ml_libraries
+
+    quiet_ml_libraries()
     from sfumato.engine.device import pick_device
     from sfumato.engine.renderer import Renderer
     from sfumato.engine.tiny import ensure_tiny_model

@@ -19,6 +19,9 @@ def serve(
     """Serve the API under /api/rest/v1, images under /files, and /healthz."""
     import uvicorn
 
+    from sfumato.engine.library_noise import quiet_ml_libraries
+
+    quiet_ml_libraries()
     from sfumato.api.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
