@@ -25,10 +25,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sfumato.engine.renderer import Renderer  # noqa: E402
-from sfumato.engine.tiny import ensure_tiny_model  # noqa: E402
-from sfumato.engine.types import RenderRequest  # noqa: E402
-from tests.support.server import TINY_MODEL_ID, Server, wait_for_generation  # noqa: E402
+from sfumato.engine.renderer import Renderer
+from sfumato.engine.tiny import ensure_tiny_model
+from sfumato.engine.types import RenderRequest
+from tests.support.server import TINY_MODEL_ID, Server, wait_for_generation
 
 BODY = {
     "prompt": "a lighthouse at dusk",
@@ -131,9 +131,9 @@ def main() -> None:
                 end_to_end = []
                 for seed in range(args.serial):
                     start = time.perf_counter()
-                    generation_id = client.post("/generations", json={**BODY, "seed": seed}).json()[
-                        "sdGenerationJob"
-                    ]["generationId"]
+                    generation_id = client.post("/generations", json={**BODY, "seed": seed}).json()["sdGenerationJob"][
+                        "generationId"
+                    ]
                     done = wait_for_generation(client, generation_id, poll_s=0.05)
                     end_to_end.append(time.perf_counter() - start)
                     assert done["status"] == "COMPLETE"
