@@ -32,11 +32,20 @@ class Settings(BaseSettings):
         None, description="Base URL used in image links; default: the URL the request came in on."
     )
 
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+
     # Jobs
     worker_threads: int = Field(1, ge=0, description="In-process workers; 0 = API only, no generation.")
     job_poll_interval_s: float = Field(1.0, gt=0)
     job_lease_s: float = Field(600.0, gt=0, description="A RUNNING job whose lease lapsed is re-queued.")
     default_key_concurrency: int = Field(10, ge=1)
+
+    # Completion webhooks (docs/webhooks.md)
+    webhook_backoff_scale: float = Field(
+        1.0, gt=0, description="Multiplies every retry delay; tests compress the ~24 h schedule to seconds."
+    )
+    webhook_poll_interval_s: float = Field(1.0, gt=0, description="How often the deliverer looks for due rows.")
+    webhook_timeout_s: float = Field(15.0, gt=0, description="Per-attempt HTTP timeout.")
 
     # Engine
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")

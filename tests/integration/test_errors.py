@@ -133,3 +133,23 @@ def test_auth_failures_all_look_the_same(server: Server) -> None:
 
 def test_healthz_needs_no_key(server: Server) -> None:
     assert httpx.get(f"{server.base_url}/healthz").status_code == 200
+
+
+def test_oversized_body_gets_413_unread(server: Server, alice: dict[str, Any]) -> None:
+    big = b'{"prompt": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+    def chunked() -> Any:
+        for start in range(0, len(big), 64 * 1024):
+            yield big[start : start + 64 * 1024]
+
+    with server.http(alice["apiKey"]) as client:
+        declared = client.post("/generations", content=big, headers={"Content-Type": "application/json"})
+        streamed = client.post("/generations", content=chunked(), headers={"Content-Type": "application/json"})
+    for response in (declared, streamed):
+        error = assert_leonardo_error(response, 413, "bad-request")
+        assert "limit" in error["error"]
+
+
+def test_auth_is_checked_before_the_body(server: Server) -> None:
+    response = httpx.post(f"{server.api_url}/generations", content=b"{not json")
+    assert_leonardo_error(response, 401, "access-denied")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from sfumato.container import Container
-from sfumato.errors import DataException, Unauthorized, ValidationFailed
+from sfumato.errors import DataException, PayloadTooLarge, Unauthorized, ValidationFailed
 from sfumato.store.tables import ApiKey
 
 
@@ -36,8 +36,23 @@ def current_key(request: Request, container: ContainerDep) -> ApiKey:
 KeyDep = Annotated[ApiKey, Depends(current_key)]
 
 
-async def json_body(request: Request) -> Any:
-    raw = await request.body()
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed `limit` bytes: by its
+    Content-Length when declared, else while streaming, so it is never read whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is larger than the {limit}-byte limit")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is larger than the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request, container: ContainerDep) -> Any:
+    raw = await read_limited_body(request, container.settings.max_body_bytes)
     if not raw.strip():
         raise ValidationFailed("the request body is empty: a JSON object is expected", "$")
     try:

@@ -18,7 +18,8 @@ def url_for_files(request: Request, public_url: str | None) -> UrlFor:
 
 
 @router.post("/generations")
-def create_generation(payload: JsonBody, key: KeyDep, container: ContainerDep) -> LeonardoJSON:
+def create_generation(key: KeyDep, payload: JsonBody, container: ContainerDep) -> LeonardoJSON:
+    # `key` before `payload`: an unauthenticated caller is refused before its body is read.
     created = container.generations.create(key, payload)
     job = {
         "generationId": created.generation_id,
