@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     job_poll_interval_s: float = Field(1.0, gt=0)
     job_lease_s: float = Field(600.0, gt=0, description="A RUNNING job whose lease lapsed is re-queued.")
     default_key_concurrency: int = Field(10, ge=1)
+    job_max_attempts: int = Field(
+        3, ge=1, description="Runs a job gets (pipeline failures and dead workers) before it ends FAILED."
+    )
+
+    # Per-key limits (docs/reliability.md): past either, POST /generations answers 429 + Retry-After.
+    key_queue_cap: int = Field(200, ge=1, description="Most unfinished (PENDING) generations one key may have.")
+    key_rate_per_minute: int = Field(100, ge=1, description="Most generations one key may create per rolling minute.")
 
     # Completion webhooks (docs/webhooks.md)
     webhook_backoff_scale: float = Field(
@@ -79,6 +86,11 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'sfumato.db'}"
+
+    @property
+    def files_base_url(self) -> str:
+        """Absolute base for image links where no request is at hand (webhook bodies)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def images_dir(self) -> Path:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sfumato.config import Settings
 from sfumato.domain.pricing import PriceModel
-from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
+from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog, load_catalog
 from sfumato.engine.device import pick_device
 from sfumato.engine.library_noise import quiet_ml_libraries
 from sfumato.engine.renderer import Renderer
@@ -23,6 +23,7 @@ from sfumato.service.generations import GenerationService
 from sfumato.service.keys import KeyService
 from sfumato.storage.blobs import LocalBlobStore
 from sfumato.store.db import open_store
+from sfumato.webhooks.deliverer import WebhookDeliverer
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,14 @@ class Container:
     keys: KeyService
     generations: GenerationService
     worker: LocalWorker | None
+    # Sends completion webhooks; built for server processes, started by the app's lifespan.
+    deliverer: WebhookDeliverer | None = None
 
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+        if self.deliverer is not None:
+            self.deliverer.stop()
         self.db.dispose()
 
 
@@ -48,12 +53,20 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
     """Everything a server (with_worker=True: it also generates) or a CLI command needs."""
     quiet_ml_libraries()
     db, session_factory = open_store(settings.sqlalchemy_url)
-    catalog = ModelCatalog.load(settings.catalog_file)
+    catalog = load_catalog(settings)
     tiny = catalog.get(TINY_MODEL_ID)
     if tiny is not None:
         ensure_tiny_model(tiny.weights_dir(settings.models_dir))
     blobs = LocalBlobStore(settings.images_dir)
 
+    deliverer: WebhookDeliverer | None = None
+    if with_worker:
+        deliverer = WebhookDeliverer(
+            session_factory,
+            poll_interval_s=settings.webhook_poll_interval_s,
+            backoff_scale=settings.webhook_backoff_scale,
+            timeout_s=settings.webhook_timeout_s,
+        )
     worker: LocalWorker | None = None
     if with_worker and settings.worker_threads > 0:
         if settings.torch_threads:
@@ -64,12 +77,16 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             renderer=Renderer(device=pick_device(settings.device)),
             blobs=blobs,
             models_dir=settings.models_dir,
+            files_base_url=settings.files_base_url,
+            on_webhook=deliverer.notify if deliverer else None,
         )
         worker = LocalWorker(
             ctx,
             threads=settings.worker_threads,
             poll_interval_s=settings.job_poll_interval_s,
             lease_s=settings.job_lease_s,
+            max_attempts=settings.job_max_attempts,
+            default_concurrency=settings.default_key_concurrency,
         )
 
     generations = GenerationService(
@@ -83,6 +100,9 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         ),
         blobs=blobs,
         on_queued=worker.notify if worker else (lambda: None),
+        queue_cap=settings.key_queue_cap,
+        rate_per_minute=settings.key_rate_per_minute,
+        on_deleted=worker.cancel if worker else (lambda _generation_id: None),
     )
     return Container(
         settings=settings,
@@ -93,4 +113,5 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         keys=KeyService(session_factory),
         generations=generations,
         worker=worker,
+        deliverer=deliverer,
     )

@@ -76,6 +76,18 @@ class PayloadTooLarge(SfumatoError):
     code = "bad-request"
 
 
+class TooManyRequests(SfumatoError):
+    """A per-key limit (queue cap or creation rate). Leonardo's 429 body is unconfirmed; Hasura
+    passes an action's 4xx status on with code `unexpected`, so that is what we send.
+    `retry_after_s` becomes the Retry-After header."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+
 class ServiceError(SfumatoError):
     """A server-side failure that we caught; message is safe to show."""
 

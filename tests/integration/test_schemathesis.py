@@ -23,7 +23,7 @@ CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformanc
 TARGETS = [
     ("leonardo-image-generation.openapi.json", r"^/generations"),
     ("leonardo-user.openapi.json", r"^/me$"),
-    ("leonardo-models.openapi.json", r"^/platformModels$"),
+    ("leonardo-models.openapi.json", r"^/(platformModels|models/\{id\})$"),
 ]
 
 

@@ -24,6 +24,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if built.worker is not None:
             built.worker.start()
+        if built.deliverer is not None:
+            built.deliverer.start()
         try:
             yield
         finally:

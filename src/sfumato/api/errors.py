@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sfumato.api.responses import LeonardoJSON
-from sfumato.errors import ClientError, SfumatoError
+from sfumato.errors import ClientError, SfumatoError, TooManyRequests
 from sfumato.wire.types import field_path
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ def _http_error(status: int, message: str, code: str) -> LeonardoJSON:
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SfumatoError)
     async def _sfumato(_request: Request, error: SfumatoError) -> LeonardoJSON:
+        if isinstance(error, TooManyRequests):
+            return error_response(error, headers={"Retry-After": str(error.retry_after_s)})
         return error_response(error)
 
     @app.exception_handler(StarletteHTTPException)

@@ -1,4 +1,4 @@
-"""The `sfumato` command: serve, keys, models, generate."""
+"""The `sfumato` command: serve, keys, models, generate, webhooks."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from sfumato.cli.generate import generate
 from sfumato.cli.keys import keys_app
 from sfumato.cli.models import models_app
 from sfumato.cli.serve import serve
+from sfumato.cli.webhooks import webhooks_app
 
 app = typer.Typer(help="Sfumato: self-hosted image generation with Leonardo.AI's REST API.", no_args_is_help=True)
 app.command()(serve)
 app.command()(generate)
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+app.add_typer(webhooks_app, name="webhooks")

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sfumato.cli.common import DataDir, console, load_settings
 from sfumato.domain.generation import GenerationRequest, resolve
-from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
+from sfumato.engine.catalog import TINY_MODEL_ID, load_catalog
 from sfumato.engine.types import RenderRequest
 from sfumato.errors import SfumatoError
 
@@ -42,7 +42,7 @@ def generate(
     from sfumato.jobs.runner import image_file_stem
 
     settings = load_settings(data_dir)
-    catalog = ModelCatalog.load(settings.catalog_file)
+    catalog = load_catalog(settings)
     entry = catalog.get(model)
     if entry is None:
         console.print(f"[red]unknown model {model!r}[/red]: see `sfumato models list`")

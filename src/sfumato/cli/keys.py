@@ -40,6 +40,7 @@ def keys_create(
                 "username": issued.username,
                 "concurrency": issued.concurrency,
                 "webhookUrl": issued.webhook_url,
+                "webhookSecret": issued.webhook_secret,
             }
         )
     )

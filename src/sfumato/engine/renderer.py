@@ -21,6 +21,10 @@ from sfumato.engine.types import RenderRequest, StepCallback
 _DTYPE_KWARG = "dtype" if Version(diffusers.__version__).release >= (0, 42) else "torch_dtype"
 
 
+# While a render waits for its model's lock, how often it reports in through `on_step`.
+_WAIT_REPORT_S = 1.0
+
+
 def _dtype_kwargs(dtype: torch.dtype | None) -> dict[str, torch.dtype]:
     """Spell a dtype argument the way the installed diffusers wants it (nothing for the default)."""
     return {} if dtype is None else {_DTYPE_KWARG: dtype}
@@ -30,8 +34,11 @@ class Renderer:
     """Loads pipelines from local folders, keeps them cached, and renders batches.
 
     The cache is an unbounded dict keyed by resolved path; a memory-bounded LRU comes later.
-    `render` must be called from one thread at a time (tokenizers and modules are shared), while
-    `load` and the cache are safe to use from several threads.
+    One pipeline is not safe to run from two threads at once (the tokenizer and modules are
+    shared), so `render` holds a lock per model for the pipeline call: several worker threads may
+    each hold a RUNNING job, but renders of one model take turns (on one device they would share
+    it anyway). Different models render side by side. While a render waits its turn, `on_step` is
+    called with 0 steps done every second, so leases stay renewed and a cancel is still seen.
     """
 
     def __init__(self, device: str = "cpu", torch_dtype: torch.dtype | None = None) -> None:
@@ -40,6 +47,7 @@ class Renderer:
         self._pipelines: dict[str, DiffusionPipeline] = {}
         # Held while loading too, so two threads never load the same model twice.
         self._lock = threading.Lock()
+        self._render_locks: dict[str, threading.Lock] = {}
 
     def load(self, model_path: Path) -> DiffusionPipeline:
         """Return the cached pipeline for `model_path`, loading it (offline only) on first use."""
@@ -63,13 +71,30 @@ class Renderer:
         with self._lock:
             self._pipelines.pop(str(Path(model_path).resolve()), None)
 
+    def _render_lock(self, model_path: Path) -> threading.Lock:
+        key = str(Path(model_path).resolve())
+        with self._lock:
+            return self._render_locks.setdefault(key, threading.Lock())
+
     def render(
         self, model_path: Path, request: RenderRequest, on_step: StepCallback | None = None
     ) -> list[Image.Image]:
-        """Render `request.num_images` pictures in one batched call.
+        """Render `request.num_images` pictures in one batched call, taking turns per model.
 
         Image i is seeded with `seed + i` through its own generator, so it can be reproduced alone.
         """
+        lock = self._render_lock(model_path)
+        while not lock.acquire(timeout=_WAIT_REPORT_S):
+            if on_step is not None:
+                on_step(0, request.num_inference_steps)  # may raise to give up waiting
+        try:
+            return self._render_locked(model_path, request, on_step)
+        finally:
+            lock.release()
+
+    def _render_locked(
+        self, model_path: Path, request: RenderRequest, on_step: StepCallback | None
+    ) -> list[Image.Image]:
         # Typed loosely: the scheduler, __call__ and num_timesteps belong to the concrete pipeline.
         shared: Any = self.load(model_path)
         # A shallow copy shares every module but gets its own scheduler and per-call state, so the

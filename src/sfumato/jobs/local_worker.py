@@ -3,6 +3,12 @@
 The database is the queue, so nothing is lost when the process stops: QUEUED jobs wait
 in their rows, and a job interrupted by shutdown goes back to QUEUED. `notify()` wakes an
 idle worker at once; otherwise it polls.
+
+While a job runs, its step callback renews the lease (every lease/3 seconds), notices a DELETE
+(at once for this process via `cancel()`, within about a second from any process through the
+database) and stops the pipeline between steps. A sweep, at start and then periodically,
+re-queues jobs whose worker died: at once when the lease owner is a dead process on this host,
+otherwise when the lease lapses; a job out of attempts ends FAILED.
 """
 
 from __future__ import annotations
@@ -11,31 +17,49 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 
-from sfumato.jobs.runner import JobContext, JobInterrupted, run_job
-from sfumato.store.repositories import claim_next_job, requeue_lapsed_jobs
+from sfumato.engine.types import StepCallback
+from sfumato.jobs.runner import Claim, JobContext, JobInterrupted, LeaseLost, fail_job, run_job
+from sfumato.store.repositories import claim_next_job, holds_job, requeue_lapsed_jobs, running_lease_owners
 
 log = logging.getLogger(__name__)
 
+# How often a running job re-reads its row to notice a DELETE made by another process.
+HOLD_CHECK_INTERVAL_S = 1.0
+
 
 class LocalWorker:
-    def __init__(self, ctx: JobContext, threads: int, poll_interval_s: float, lease_s: float) -> None:
+    def __init__(
+        self,
+        ctx: JobContext,
+        threads: int,
+        poll_interval_s: float,
+        lease_s: float,
+        max_attempts: int = 3,
+        default_concurrency: int = 10,
+    ) -> None:
         self.ctx = ctx
         self.thread_count = threads
         self.poll_interval_s = poll_interval_s
         self.lease_s = lease_s
-        # Unique per process start: a lease names who holds a job.
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.default_concurrency = default_concurrency
+        self.hostname = socket.gethostname()
+        # Unique per process start: a lease names who holds a job (`host:pid:token`).
+        self.owner = f"{self.hostname}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.claim = Claim(owner=self.owner, lease_s=lease_s, max_attempts=max_attempts)
+        self.sweep_interval_s = max(poll_interval_s, min(lease_s / 3, 60.0))
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._running: dict[str, str] = {}  # job id -> generation id, for jobs this process runs
+        self._cancelled: set[str] = set()  # generation ids deleted while running here
+        self._next_sweep = 0.0
 
     def start(self) -> None:
-        with self.ctx.session_factory() as session:
-            recovered = requeue_lapsed_jobs(session)
-        if recovered:
-            log.warning("re-queued %d job(s) whose worker died", recovered)
+        self._sweep()
         for index in range(self.thread_count):
             thread = threading.Thread(target=self._loop, name=f"sfumato-worker-{index}", daemon=True)
             thread.start()
@@ -45,6 +69,12 @@ class LocalWorker:
         """A job was queued: wake an idle worker instead of waiting for the next poll."""
         self._wake.set()
 
+    def cancel(self, generation_id: str) -> None:
+        """A generation was deleted: if it runs here, stop its pipeline at the next step."""
+        with self._lock:
+            if generation_id in self._running.values():
+                self._cancelled.add(generation_id)
+
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop claiming; a running pipeline stops at its next step and its job is re-queued."""
         self._stopping.set()
@@ -52,20 +82,101 @@ class LocalWorker:
         for thread in self._threads:
             thread.join(timeout_s)
 
-    def _check_stopping(self, _done: int, _total: int) -> None:
-        if self._stopping.is_set():
-            raise JobInterrupted
+    def owner_is_dead(self, owner: str) -> bool:
+        """True only for a lease owner that was a process on this host and is gone.
+
+        Owners on other hosts, or whose pid still exists (even a reused one), are left to the lease.
+        Our own pid with another token is a previous life of this process (e.g. pid 1 in a container).
+        """
+        host, pid_text, _token = [*owner.rsplit(":", 2), "", ""][:3]
+        if host != self.hostname or not pid_text.isdigit():
+            return False
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return owner != self.owner
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def _sweep(self) -> None:
+        """Re-queue jobs whose worker died; end FAILED those that have used every attempt."""
+        with self.ctx.session_factory() as session:
+            dead = {owner for owner in running_lease_owners(session) if self.owner_is_dead(owner)}
+            lapsed = requeue_lapsed_jobs(session, self.claim.max_attempts, dead)
+        if lapsed.requeued:
+            log.warning("re-queued %d job(s) whose worker died", lapsed.requeued)
+            self._wake.set()
+        for job_id, attempts in lapsed.exhausted:
+            log.warning("job %s failed: its worker died %d times", job_id, attempts)
+            fail_job(self.ctx, job_id, f"worker died {attempts} times")
+
+    def _maybe_sweep(self) -> None:
+        """Run the recovery sweep from whichever thread gets here first once it is due."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_sweep:
+                return
+            self._next_sweep = now + self.sweep_interval_s
+        try:
+            self._sweep()
+        except Exception:  # a database hiccup must not kill the worker
+            log.exception("recovery sweep failed; retrying later")
+
+    def _step_guard(self, job_id: str, generation_id: str) -> StepCallback:
+        """The per-step callback: shutdown, DELETE and lease upkeep, with the DB work throttled."""
+        last_renew = last_check = time.monotonic()
+
+        def on_step(_done: int, _total: int) -> None:
+            nonlocal last_renew, last_check
+            if self._stopping.is_set():
+                raise JobInterrupted
+            with self._lock:
+                if generation_id in self._cancelled:
+                    raise LeaseLost
+            now = time.monotonic()
+            try:
+                if now - last_renew >= self.lease_s / 3:
+                    last_renew = last_check = now
+                    held = self.claim.still_held(self.ctx, job_id)
+                elif now - last_check >= HOLD_CHECK_INTERVAL_S:
+                    last_check = now
+                    with self.ctx.session_factory() as session:
+                        held = holds_job(session, job_id, self.owner)
+                else:
+                    return
+            except Exception:  # a busy database is not a reason to drop a render
+                log.exception("lease check for job %s failed; continuing", job_id)
+                return
+            if not held:
+                raise LeaseLost
+
+        return on_step
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
+            self._maybe_sweep()
             self._wake.clear()  # before claiming, so a notify during the claim is kept
             try:
                 with self.ctx.session_factory() as session:
-                    job = claim_next_job(session, self.owner, self.lease_s)
+                    job = claim_next_job(session, self.owner, self.lease_s, self.default_concurrency)
             except Exception:  # a database hiccup must not kill the worker
                 log.exception("claiming a job failed; retrying")
                 job = None
             if job is None:
                 self._wake.wait(self.poll_interval_s)
                 continue
-            run_job(self.ctx, job.id, on_step=self._check_stopping)
+            with self._lock:
+                self._running[job.id] = job.generation_id
+            try:
+                run_job(self.ctx, job.id, on_step=self._step_guard(job.id, job.generation_id), claim=self.claim)
+            except Exception:  # run_job records a job's own failure; this is a bug or the DB
+                log.exception("running job %s failed; the lease sweep will retry it", job.id)
+            finally:
+                with self._lock:
+                    self._running.pop(job.id, None)
+                    self._cancelled.discard(job.generation_id)
+                self._wake.set()  # a slot of this job's key is free: another waiting job may start

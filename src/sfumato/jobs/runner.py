@@ -11,6 +11,7 @@ import io
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +24,34 @@ from sfumato.engine.catalog import ModelCatalog
 from sfumato.engine.renderer import Renderer
 from sfumato.engine.types import RenderRequest, StepCallback
 from sfumato.storage.blobs import BlobStore
-from sfumato.store.repositories import utcnow
+from sfumato.store.repositories import refund_attempt, renew_lease, utcnow
 from sfumato.store.tables import GeneratedImage, Generation, Job
+from sfumato.webhooks.outbox import enqueue_generation_webhook
 
 log = logging.getLogger(__name__)
 
 
 class JobInterrupted(Exception):
     """Raised from the step callback to stop a pipeline between steps (shutdown)."""
+
+
+class LeaseLost(Exception):
+    """Raised from the step callback when the job was deleted or another worker took it over
+    after our lease lapsed: the pipeline stops and this worker writes nothing at all."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on a job: its lease owner, lease length and how many runs a job gets."""
+
+    owner: str
+    lease_s: float
+    max_attempts: int
+
+    def still_held(self, ctx: JobContext, job_id: str) -> bool:
+        """Renew the lease if we still hold it; a True answer leaves `lease_s` seconds to finish in."""
+        with ctx.session_factory() as session:
+            return renew_lease(session, job_id, self.owner, self.lease_s)
 
 
 @dataclass
@@ -42,6 +63,9 @@ class JobContext:
     renderer: Renderer
     blobs: BlobStore
     models_dir: Path
+    # Completion webhooks: the absolute base of image URLs in the body, and a nudge for the deliverer.
+    files_base_url: str = "http://127.0.0.1:8000"
+    on_webhook: Callable[[], None] | None = None
 
 
 def image_file_stem(model_name: str, prompt: str, index: int) -> str:
@@ -51,15 +75,19 @@ def image_file_stem(model_name: str, prompt: str, index: int) -> str:
     return f"{model}_{words}_{index}"
 
 
-def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None) -> None:
-    """Render a RUNNING job and record the outcome; never raises for a job's own failure."""
+def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, claim: Claim | None = None) -> None:
+    """Render a RUNNING job and record the outcome; never raises for a job's own failure.
+
+    With a `claim`, a failed run is re-queued until the job has been tried `max_attempts` times,
+    and nothing is written (images, state) unless this worker still holds the job's lease.
+    """
     with ctx.session_factory() as session:
         job = session.get(Job, job_id)
         generation = session.get(Generation, job.generation_id) if job else None
         if job is None or generation is None:
             return  # deleted while queued
         plan = GenerationPlan.from_json(generation.plan)
-        user_id, generation_id = generation.user_id, generation.id
+        user_id, generation_id, attempts = generation.user_id, generation.id, job.attempts
 
     try:
         entry = ctx.catalog.resolve_key(plan.catalog_key)
@@ -78,14 +106,27 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None) -
             ),
             on_step=on_step,
         )
+    except LeaseLost:
+        log.info("generation %s was deleted or taken over while running; dropped", generation_id)
+        return
     except JobInterrupted:
+        if claim is not None:
+            if not claim.still_held(ctx, job_id):
+                return
+            with ctx.session_factory() as session:
+                refund_attempt(session, job_id, claim.owner)  # a shutdown is not a failed try
         _finish(ctx, job_id, JobState.QUEUED, reason=None)
         return
     except Exception as error:  # a job's failure must never kill the worker
-        log.exception("generation %s failed", generation_id)
-        _finish(ctx, job_id, JobState.FAILED, reason=f"{type(error).__name__}: {error}")
+        log.exception("generation %s failed (attempt %d)", generation_id, attempts)
+        if claim is not None and not claim.still_held(ctx, job_id):
+            return
+        retry = claim is not None and attempts < claim.max_attempts
+        _finish(ctx, job_id, JobState.QUEUED if retry else JobState.FAILED, reason=f"{type(error).__name__}: {error}")
         return
 
+    if claim is not None and not claim.still_held(ctx, job_id):
+        return  # a stale worker: whoever holds the job now writes the one image set
     prefix = f"users/{user_id}/generations/{generation_id}"
     keys = []
     for index, image in enumerate(images):
@@ -94,6 +135,11 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None) -
         keys.append(key)
     if not _finish(ctx, job_id, JobState.DONE, reason=None, image_keys=keys):
         ctx.blobs.delete_prefix(prefix)  # deleted while running: drop the orphans
+
+
+def fail_job(ctx: JobContext, job_id: str, reason: str) -> bool:
+    """End a job (and its generation) FAILED from outside a run, e.g. out of attempts after crashes."""
+    return _finish(ctx, job_id, JobState.FAILED, reason=reason)
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -109,7 +155,8 @@ def _finish(
     reason: str | None,
     image_keys: list[str] | None = None,
 ) -> bool:
-    """Move job and generation together in one transaction. False if the job is gone."""
+    """Move job and generation together in one transaction, with the webhook outbox row
+    (if the key has a webhook) in that same transaction. False if the job is gone."""
     with ctx.session_factory() as session, session.begin():
         job = session.get(Job, job_id)
         generation = session.get(Generation, job.generation_id) if job else None
@@ -127,4 +174,9 @@ def _finish(
             generation.images.append(
                 GeneratedImage(id=str(uuid.uuid4()), position=position, blob_key=key, nsfw=False, created_at=now)
             )
-        return True
+        webhook = target.terminal and enqueue_generation_webhook(
+            session, generation, ctx.catalog, ctx.files_base_url, now
+        )
+    if webhook and ctx.on_webhook is not None:
+        ctx.on_webhook()
+    return True

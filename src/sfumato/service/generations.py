@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,26 @@ from sfumato.domain.generation import resolve
 from sfumato.domain.pricing import PriceModel
 from sfumato.domain.status import GenerationStatus
 from sfumato.engine.catalog import ModelCatalog
-from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable
+from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable, TooManyRequests
 from sfumato.storage.blobs import BlobStore
-from sfumato.store.repositories import add_job, get_owned_generation, list_user_generations, utcnow
+from sfumato.store.repositories import (
+    add_job,
+    count_pending_generations,
+    creations_since,
+    get_owned_generation,
+    list_user_generations,
+    utcnow,
+)
 from sfumato.store.tables import ApiKey, Generation
 from sfumato.wire.generation_request import parse_create_generation
+
+RATE_WINDOW = timedelta(minutes=1)
+# Retry-After for a full queue: only a hint, since when a slot frees depends on the renders ahead.
+QUEUE_FULL_RETRY_AFTER_S = 5
+
+
+def _nothing_deleted(_generation_id: str) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,31 @@ class GenerationService:
     prices: PriceModel
     blobs: BlobStore
     on_queued: Callable[[], None]
+    queue_cap: int = 200
+    rate_per_minute: int = 100
+    # Told the id of each deleted generation, so an in-process worker can stop it mid-render.
+    on_deleted: Callable[[str], None] = _nothing_deleted
+
+    def check_limits(self, key: ApiKey) -> None:
+        """Refuse (429) a key past its queue cap or creation rate, counted from the generations table
+        so the limits hold across processes. Counting then inserting is not atomic: requests racing
+        at the very edge can overshoot a limit by the number in flight."""
+        with self.session_factory() as session:
+            pending = count_pending_generations(session, key.id)
+            if pending >= self.queue_cap:
+                raise TooManyRequests(
+                    f"too many pending generations for this API key ({pending}, limit {self.queue_cap}); "
+                    "retry once some have finished",
+                    QUEUE_FULL_RETRY_AFTER_S,
+                )
+            now = utcnow()
+            recent, oldest = creations_since(session, key.id, now - RATE_WINDOW)
+            if recent >= self.rate_per_minute and oldest is not None:
+                wait_s = math.ceil((oldest + RATE_WINDOW - now).total_seconds())
+                raise TooManyRequests(
+                    f"rate limit exceeded: {self.rate_per_minute} generations per minute per API key",
+                    wait_s,
+                )
 
     def create(self, key: ApiKey, payload: Any) -> CreatedGeneration:
         """Validate, price and persist a generation with its QUEUED job in one transaction."""
@@ -57,6 +99,7 @@ class GenerationService:
         cost = self.prices.credits(
             width=plan.width, height=plan.height, num_images=plan.num_images, alchemy=plan.alchemy
         )
+        self.check_limits(key)
         now = utcnow()
         generation = Generation(
             id=str(uuid.uuid4()),
@@ -104,5 +147,6 @@ class GenerationService:
             if generation is None:
                 return False
             session.delete(generation)
+        self.on_deleted(generation_id)
         self.blobs.delete_prefix(f"users/{user_id}/generations/{generation_id}")
         return True

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sfumato.domain.keys import new_key
 from sfumato.store.repositories import find_active_key, get_or_create_user, utcnow
 from sfumato.store.tables import ApiKey, User
+from sfumato.webhooks.signing import new_webhook_secret
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class IssuedKey:
     username: str
     concurrency: int
     webhook_url: str | None
+    webhook_secret: str | None = None  # signs this key's webhooks; shown once, like the key
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class KeyService:
     ) -> IssuedKey:
         """A new key for the user of that name (made if new). The secret leaves only here."""
         secret = new_key()
+        webhook_secret = new_webhook_secret() if webhook_url else None
         with self.session_factory() as session, session.begin():
             user = get_or_create_user(session, username)
             key = ApiKey(
@@ -60,10 +63,11 @@ class KeyService:
                 concurrency=concurrency,
                 webhook_url=webhook_url,
                 webhook_api_key=webhook_api_key,
+                webhook_secret=webhook_secret,
                 created_at=utcnow(),
             )
             session.add(key)
-            return IssuedKey(secret.secret, key.id, user.id, user.username, concurrency, webhook_url)
+            return IssuedKey(secret.secret, key.id, user.id, user.username, concurrency, webhook_url, webhook_secret)
 
     def authenticate(self, secret: str) -> ApiKey | None:
         with self.session_factory() as session:

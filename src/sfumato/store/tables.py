@@ -39,6 +39,9 @@ class ApiKey(Base):
     concurrency: Mapped[int] = mapped_column(Integer)
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     webhook_api_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Standard Webhooks signing secret (`whsec_...`). Stored as-is, not hashed: the deliverer
+    # needs the secret itself to sign every request. Protect the database accordingly.
+    webhook_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -102,3 +105,43 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WebhookDelivery(Base):
+    """Transactional outbox: one row per terminal generation of a key with a webhook,
+    written in the same transaction as the status change. The body is serialized once,
+    so every re-send is byte-identical; the state lives here, so a restart loses nothing."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the `webhook-id` header
+    # No foreign keys: the notification outlives a generation or key deleted after it was due.
+    generation_id: Mapped[str] = mapped_column(String(36), index=True)
+    api_key_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts already made when the schedule last (re)started: a manual retry starts it afresh.
+    schedule_base: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class WebhookAttempt(Base):
+    """Every POST the deliverer made (or tried to make), for `sfumato webhooks list`."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,279 @@
+"""Per-key concurrency and fairness, 429 limits, leases and retries, crash recovery and cancelling
+a running generation: each against a real server and its real SQLite file."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import Server, tiny_request, wait_for_generation
+
+# Slow enough per job (a fraction of a second on one CPU core) that RUNNING is observable.
+MEDIUM = {"width": 256, "height": 256, "num_inference_steps": 30}
+BROKEN_MODEL_ID = "0badbad0-0000-4000-8000-000000000001"
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    """The tiny request in the wire's camelCase modelId (the SDK's snake_case is for the SDK)."""
+    request = tiny_request(**overrides)
+    request["modelId"] = request.pop("model_id")
+    request["presetStyle"] = request.pop("preset_style")
+    return request
+
+
+@contextmanager
+def read_only_db(server: Server) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(f"file:{server.data_dir / 'sfumato.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def job_states(db: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(api_key_id, state) of every job row, as the worker sees them."""
+    return [(str(k), str(s)) for k, s in db.execute("SELECT api_key_id, state FROM jobs")]
+
+
+def create(client: httpx.Client, **overrides: Any) -> str:
+    response = client.post("/generations", json=body(**overrides))
+    assert response.status_code == 200, response.text
+    return str(response.json()["sdGenerationJob"]["generationId"])
+
+
+def wait_until(condition: Any, timeout_s: float = 120, poll_s: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(poll_s)
+    raise AssertionError("condition not reached")
+
+
+def image_files(server: Server, user_id: str, generation_id: str) -> list[Path]:
+    folder = server.data_dir / "images" / "users" / user_id / "generations" / generation_id
+    return sorted(folder.glob("*.png")) if folder.exists() else []
+
+
+# --- per-key concurrency and fairness --------------------------------------------------------
+
+
+def test_key_never_runs_more_than_its_concurrency(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "3"})
+    server.start()
+    try:
+        key = server.create_key("capped", "--concurrency", "2")
+        with server.http(key["apiKey"]) as client, read_only_db(server) as db:
+            ids = [create(client, seed=i, **MEDIUM) for i in range(10)]
+            max_running = 0
+            while True:
+                states = [s for k, s in job_states(db) if k == key["apiKeyId"]]
+                max_running = max(max_running, states.count("RUNNING"))
+                if all(s in ("DONE", "FAILED") for s in states):
+                    break
+                time.sleep(0.01)
+            assert [wait_for_generation(client, i)["status"] for i in ids] == ["COMPLETE"] * 10
+        print(f"max RUNNING seen for a key with concurrency 2 and 3 worker threads: {max_running}")
+        assert max_running == 2  # reached, never exceeded
+    finally:
+        server.stop()
+
+
+def test_another_keys_single_job_is_not_starved_by_a_long_queue(tmp_path: Path) -> None:
+    # Two worker threads, both busy with the first key: the second key's job must take the next free
+    # slot (it has 0 running) instead of waiting behind the first key's whole queue.
+    server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "2"})
+    server.start()
+    try:
+        busy = server.create_key("busy", "--concurrency", "2")
+        single = server.create_key("single")
+        with server.http(busy["apiKey"]) as busy_client, server.http(single["apiKey"]) as single_client:
+            busy_ids = [create(busy_client, seed=i, **MEDIUM) for i in range(10)]
+            single_id = create(single_client, **MEDIUM)
+            with read_only_db(server) as db:
+                while True:
+                    rows = job_states(db)
+                    single_state = next(s for k, s in rows if k == single["apiKeyId"])
+                    if single_state != "QUEUED":
+                        busy_queued = sum(1 for k, s in rows if k == busy["apiKeyId"] and s == "QUEUED")
+                        break
+                    time.sleep(0.01)
+            assert wait_for_generation(single_client, single_id)["status"] == "COMPLETE"
+            assert [wait_for_generation(busy_client, i)["status"] for i in busy_ids] == ["COMPLETE"] * 10
+        print(f"the other key's job started while the busy key still had {busy_queued} queued")
+        assert busy_queued >= 5
+    finally:
+        server.stop()
+
+
+# --- limits: 429 with Retry-After ------------------------------------------------------------
+
+
+def assert_too_many(response: httpx.Response, max_retry_after_s: int) -> None:
+    assert response.status_code == 429, response.text
+    assert 1 <= int(response.headers["Retry-After"]) <= max_retry_after_s
+    payload = response.json()
+    assert list(payload) == ["error", "path", "code"]
+    assert payload["path"] == "$" and payload["code"] == "unexpected"
+
+
+def test_queue_cap_answers_429_and_frees_as_the_queue_shrinks(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "0", "SFUMATO_KEY_QUEUE_CAP": "3"})
+    server.start()
+    try:
+        key, other = server.create_key("queue"), server.create_key("other")
+        with server.http(key["apiKey"]) as client, server.http(other["apiKey"]) as other_client:
+            ids = [create(client) for _ in range(3)]
+            response = client.post("/generations", json=body())
+            assert_too_many(response, 60)
+            assert "pending" in response.json()["error"]
+            create(other_client)  # the cap is per key
+            client.delete(f"/generations/{ids[0]}")
+            create(client)  # a slot in the queue freed
+    finally:
+        server.stop()
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "0", "SFUMATO_KEY_RATE_PER_MINUTE": "3"})
+    server.start()
+    try:
+        key, other = server.create_key("rate"), server.create_key("other")
+        with server.http(key["apiKey"]) as client, server.http(other["apiKey"]) as other_client:
+            for _ in range(3):
+                create(client)
+            response = client.post("/generations", json=body())
+            assert_too_many(response, 60)
+            assert "rate limit" in response.json()["error"]
+            create(other_client)  # the rate is per key
+    finally:
+        server.stop()
+
+
+# --- failures, crashes and recovery ----------------------------------------------------------
+
+
+def test_failing_pipeline_is_retried_then_fails_with_its_reason(tmp_path: Path) -> None:
+    # A genuine failure: the operator catalog points a model at a folder whose model_index.json is
+    # not a diffusers pipeline, so loading it raises inside the job on every attempt.
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "model_index.json").write_text("{}")
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        f'[[model]]\nid = "{BROKEN_MODEL_ID}"\nname = "Broken"\nfamily = "sd15"\npath = "{broken}"\n'
+        'sd_version = "v1_5"\nnative_width = 64\nnative_height = 64\ndefault_steps = 10\ndefault_guidance = 7.0\n'
+    )
+    env = {"SFUMATO_CATALOG_FILE": str(catalog), "SFUMATO_JOB_MAX_ATTEMPTS": "2", "SFUMATO_JOB_POLL_INTERVAL_S": "0.2"}
+    server = Server(tmp_path / "data", env=env)
+    server.start()
+    try:
+        key = server.create_key("failing")
+        with server.http(key["apiKey"]) as client:
+            failed_id = create(client, model_id=BROKEN_MODEL_ID)
+            failed = wait_for_generation(client, failed_id)
+            assert failed["status"] == "FAILED"
+            assert failed["generated_images"] == []
+            ok_id = create(client)  # the worker survived the failures
+            assert wait_for_generation(client, ok_id)["status"] == "COMPLETE"
+        with read_only_db(server) as db:
+            attempts, last_error = db.execute(
+                "SELECT attempts, last_error FROM jobs WHERE generation_id = ?", (failed_id,)
+            ).fetchone()
+            (reason,) = db.execute("SELECT failure_reason FROM generations WHERE id = ?", (failed_id,)).fetchone()
+        assert attempts == 2
+        assert last_error and reason == last_error
+        assert "broken-model" in reason or "Error" in reason
+    finally:
+        server.stop()
+
+
+def submit_and_kill_while_running(server: Server, api_key: str, count: int, num_images: int) -> list[str]:
+    with server.http(api_key) as client, read_only_db(server) as db:
+        ids = [create(client, seed=i, num_images=num_images, **MEDIUM) for i in range(count)]
+        wait_until(lambda: any(s == "RUNNING" for _k, s in job_states(db)))
+    server.stop(signal.SIGKILL)
+    return ids
+
+
+def test_sigkilled_server_recovers_every_generation_with_one_image_set(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "2"})
+    server.start()
+    key = server.create_key("crash")
+    ids = submit_and_kill_while_running(server, key["apiKey"], count=10, num_images=2)
+    with read_only_db(server) as db:
+        running_at_kill = sum(1 for _k, s in job_states(db) if s == "RUNNING")
+    assert running_at_kill >= 1  # the kill really left jobs RUNNING under a dead process's lease
+
+    server.start()  # same data dir; the default lease (600 s) has not lapsed: the dead pid is the cue
+    try:
+        with server.http(key["apiKey"]) as client:
+            done = [wait_for_generation(client, i) for i in ids]
+        assert [d["status"] for d in done] == ["COMPLETE"] * 10
+        assert all(len(d["generated_images"]) == 2 for d in done)
+        assert all(len(image_files(server, key["userId"], i)) == 2 for i in ids)
+        print(f"{running_at_kill} job(s) were RUNNING at SIGKILL; all 10 completed after restart")
+    finally:
+        server.stop()
+
+
+def test_job_whose_worker_died_too_often_ends_failed(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "1", "SFUMATO_JOB_MAX_ATTEMPTS": "1"})
+    server.start()
+    key = server.create_key("fragile")
+    ids = submit_and_kill_while_running(server, key["apiKey"], count=3, num_images=1)
+    with read_only_db(server) as db:
+        died = {str(g) for (g,) in db.execute("SELECT generation_id FROM jobs WHERE state = 'RUNNING'")}
+    assert len(died) == 1
+
+    server.start()
+    try:
+        with server.http(key["apiKey"]) as client:
+            done = {i: wait_for_generation(client, i) for i in ids}
+        for generation_id, generation in done.items():
+            if generation_id in died:
+                assert generation["status"] == "FAILED"
+                assert generation["generated_images"] == []
+            else:
+                assert generation["status"] == "COMPLETE"
+        with read_only_db(server) as db:
+            reasons = [r for (r,) in db.execute("SELECT failure_reason FROM generations WHERE status = 'FAILED'")]
+        assert reasons == ["worker died 1 times"]
+    finally:
+        server.stop()
+
+
+# --- DELETE of a running generation ------------------------------------------------------------
+
+
+def test_delete_interrupts_a_running_generation_and_frees_its_slot(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "1"})
+    server.start()
+    try:
+        key = server.create_key("deleter", "--concurrency", "1")
+        with server.http(key["apiKey"]) as client, read_only_db(server) as db:
+            long_id = create(client, width=1024, height=1024, num_inference_steps=60, num_images=2)
+            next_id = create(client)
+
+            def long_running() -> bool:
+                row = db.execute("SELECT state FROM jobs WHERE generation_id = ?", (long_id,)).fetchone()
+                return row is not None and row[0] == "RUNNING"
+
+            wait_until(long_running)
+            response = client.delete(f"/generations/{long_id}")
+            assert response.json() == {"delete_generations_by_pk": {"id": long_id}}
+            assert wait_for_generation(client, next_id)["status"] == "COMPLETE"  # the slot freed
+            assert client.get(f"/generations/{long_id}").json() == {"generations_by_pk": None}
+        assert image_files(server, key["userId"], long_id) == []
+        assert server.log_path is not None
+        log = server.log_path.read_text()
+        assert f"generation {long_id} was deleted or taken over while running; dropped" in log
+    finally:
+        server.stop()

@@ -1,0 +1,88 @@
+"""The data dir's local catalog: merged on load, edited by `models add|remove`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from sfumato.engine.catalog import (
+    LEONARDO_DEFAULT_MODEL_ID,
+    TINY_MODEL_ID,
+    CatalogEditError,
+    CatalogEntry,
+    ModelCatalog,
+    add_local_entry,
+    local_catalog_path,
+    remove_local_entry,
+)
+
+ENTRY = CatalogEntry(
+    id="0c7a5b0e-6a43-4f51-9d5e-0d6f8e2b1a11",
+    name='Mine "quoted" \\ model',
+    family="sd15",
+    sd_version="v1_5",
+    native_width=512,
+    native_height=512,
+    default_steps=30,
+    default_guidance=7.0,
+    path="/srv/models/mine",
+    created_at="2025-01-02T03:04:05.000Z",
+)
+
+
+def test_one_argument_load_still_works() -> None:
+    catalog = ModelCatalog.load(None)
+    assert catalog.get(TINY_MODEL_ID) is not None and catalog.is_shipped(LEONARDO_DEFAULT_MODEL_ID)
+
+
+def test_added_rows_round_trip_and_merge_after_operator_file(tmp_path: Path) -> None:
+    local = local_catalog_path(tmp_path)
+    assert ModelCatalog.load(None, local_file=local).get(str(ENTRY.id)) is None  # missing file: empty
+    add_local_entry(local, ENTRY, ModelCatalog.load(None, local_file=local))
+    operator = tmp_path / "operator.toml"
+    operator.write_text(
+        f'[[model]]\nid = "{ENTRY.id}"\nname = "operator"\nfamily = "sd15"\nsd_version = "v1_5"\n'
+        'native_width = 1\nnative_height = 1\ndefault_steps = 1\ndefault_guidance = 1.0\npath = "x"\n'
+    )
+    catalog = ModelCatalog.load(operator, local_file=local)
+    assert catalog.get(str(ENTRY.id)) == ENTRY
+    assert catalog.get(TINY_MODEL_ID) is not None
+
+
+def test_add_refuses_taken_and_malformed_ids(tmp_path: Path) -> None:
+    local = local_catalog_path(tmp_path)
+    catalog = ModelCatalog.load(None, local_file=local)
+    with pytest.raises(CatalogEditError, match="already in the catalog"):
+        add_local_entry(local, replace(ENTRY, id=TINY_MODEL_ID), catalog)
+    with pytest.raises(CatalogEditError, match="not a UUID"):
+        add_local_entry(local, replace(ENTRY, id="not-a-uuid"), catalog)
+    assert not local.exists()
+
+
+def test_remove_takes_out_added_rows_and_refuses_shipped_ones(tmp_path: Path) -> None:
+    local = local_catalog_path(tmp_path)
+    other = replace(ENTRY, id=str(uuid.uuid4()), name="other")
+    add_local_entry(local, ENTRY, ModelCatalog.load(None, local_file=local))
+    add_local_entry(local, other, ModelCatalog.load(None, local_file=local))
+    removed = remove_local_entry(local, str(ENTRY.id), ModelCatalog.load(None, local_file=local))
+    assert removed.name == ENTRY.name
+    catalog = ModelCatalog.load(None, local_file=local)
+    assert catalog.get(str(ENTRY.id)) is None and catalog.get(str(other.id)) == other
+    with pytest.raises(CatalogEditError, match="shipped catalog model"):
+        remove_local_entry(local, LEONARDO_DEFAULT_MODEL_ID, catalog)
+    with pytest.raises(CatalogEditError, match="unknown model id"):
+        remove_local_entry(local, str(uuid.uuid4()), catalog)
+
+
+def test_single_file_rows_are_installed_iff_the_file_exists(tmp_path: Path) -> None:
+    entry = replace(ENTRY, path=None, file="ckpt/model.safetensors", config=str(tmp_path / "cfg"))
+    assert entry.weights_dir(tmp_path) == tmp_path / "ckpt" / "model.safetensors"
+    assert not entry.is_installed(tmp_path)
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "model.safetensors").write_bytes(b"x")
+    assert not entry.is_installed(tmp_path)  # its config folder is missing too
+    (tmp_path / "cfg").mkdir()
+    assert entry.is_installed(tmp_path) and entry.source == "ckpt/model.safetensors"
