@@ -3,6 +3,7 @@ a running generation: each against a real server and its real SQLite file."""
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import time
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Server, tiny_request, wait_for_generation
+from tests.support.receiver import Receiver
 
 # Slow enough per job (a fraction of a second on one CPU core) that RUNNING is observable.
 MEDIUM = {"width": 256, "height": 256, "num_inference_steps": 30}
@@ -203,25 +205,37 @@ def submit_and_kill_while_running(server: Server, api_key: str, count: int, num_
     return ids
 
 
-def test_sigkilled_server_recovers_every_generation_with_one_image_set(tmp_path: Path) -> None:
-    server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "2"})
+def test_sigkilled_server_recovers_every_generation_and_notifies_once_per_body(tmp_path: Path) -> None:
+    """The issue's crash test: 30 generations, SIGKILL while some run, restart: all 30 COMPLETE
+    with one image set each; every webhook arrives at least once, never with two bodies."""
+    receiver = Receiver()
+    fast_hooks = {"SFUMATO_WEBHOOK_BACKOFF_SCALE": "0.01", "SFUMATO_WEBHOOK_POLL_INTERVAL_S": "0.05"}
+    server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "2", **fast_hooks})
     server.start()
-    key = server.create_key("crash")
-    ids = submit_and_kill_while_running(server, key["apiKey"], count=10, num_images=2)
-    with read_only_db(server) as db:
-        running_at_kill = sum(1 for _k, s in job_states(db) if s == "RUNNING")
-    assert running_at_kill >= 1  # the kill really left jobs RUNNING under a dead process's lease
-
-    server.start()  # same data dir; the default lease (600 s) has not lapsed: the dead pid is the cue
     try:
+        key = server.create_key("crash", "--webhook-url", receiver.url)
+        ids = submit_and_kill_while_running(server, key["apiKey"], count=30, num_images=2)
+        with read_only_db(server) as db:
+            running_at_kill = sum(1 for _k, s in job_states(db) if s == "RUNNING")
+        assert running_at_kill >= 1  # the kill really left jobs RUNNING under a dead process's lease
+
+        server.start()  # same data dir; the lease (600 s) has not lapsed: the dead pid is the cue
         with server.http(key["apiKey"]) as client:
-            done = [wait_for_generation(client, i) for i in ids]
-        assert [d["status"] for d in done] == ["COMPLETE"] * 10
+            done = [wait_for_generation(client, i, timeout_s=300) for i in ids]
+        assert [d["status"] for d in done] == ["COMPLETE"] * 30
         assert all(len(d["generated_images"]) == 2 for d in done)
         assert all(len(image_files(server, key["userId"], i)) == 2 for i in ids)
-        print(f"{running_at_kill} job(s) were RUNNING at SIGKILL; all 10 completed after restart")
+
+        bodies: dict[str, set[bytes]] = {}
+        wait_until(lambda: len({json.loads(r.body)["data"]["object"]["id"] for r in receiver.requests}) >= 30)
+        for request in receiver.requests:
+            bodies.setdefault(json.loads(request.body)["data"]["object"]["id"], set()).add(request.body)
+        assert set(bodies) == set(ids)
+        assert all(len(variants) == 1 for variants in bodies.values())
+        print(f"{running_at_kill} job(s) RUNNING at SIGKILL; 30/30 COMPLETE; {len(receiver.requests)} webhooks")
     finally:
         server.stop()
+        receiver.close()
 
 
 def test_job_whose_worker_died_too_often_ends_failed(tmp_path: Path) -> None:
