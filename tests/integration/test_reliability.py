@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Server, tiny_request, wait_for_generation
+from tests.support.models import broken_model_catalog
 from tests.support.receiver import Receiver
 
 # Slow enough per job (a fraction of a second on one CPU core) that RUNNING is observable.
@@ -165,14 +166,7 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
 def test_failing_pipeline_is_retried_then_fails_with_its_reason(tmp_path: Path) -> None:
     # A genuine failure: the operator catalog points a model at a folder whose model_index.json is
     # not a diffusers pipeline, so loading it raises inside the job on every attempt.
-    broken = tmp_path / "broken-model"
-    broken.mkdir()
-    (broken / "model_index.json").write_text("{}")
-    catalog = tmp_path / "catalog.toml"
-    catalog.write_text(
-        f'[[model]]\nid = "{BROKEN_MODEL_ID}"\nname = "Broken"\nfamily = "sd15"\npath = "{broken}"\n'
-        'sd_version = "v1_5"\nnative_width = 64\nnative_height = 64\ndefault_steps = 10\ndefault_guidance = 7.0\n'
-    )
+    catalog = broken_model_catalog(tmp_path, BROKEN_MODEL_ID)
     env = {"SFUMATO_CATALOG_FILE": str(catalog), "SFUMATO_JOB_MAX_ATTEMPTS": "2", "SFUMATO_JOB_POLL_INTERVAL_S": "0.2"}
     server = Server(tmp_path / "data", env=env)
     server.start()

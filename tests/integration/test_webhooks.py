@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import TINY_MODEL_ID, Server, run_cli, tiny_request, wait_for_generation
+from tests.support.models import broken_model_catalog
 from tests.support.receiver import Received, Receiver
 
 BROKEN_MODEL_ID = "0badc0de-0000-4000-8000-000000000001"
@@ -34,14 +35,7 @@ def receiver() -> Iterator[Receiver]:
 def hook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server with compressed retries and one model whose weights are genuinely broken."""
     root = tmp_path_factory.mktemp("webhooks")
-    broken = root / "broken-model"
-    broken.mkdir()
-    (broken / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", ')
-    catalog = root / "catalog.toml"
-    catalog.write_text(
-        f'[[model]]\nid = "{BROKEN_MODEL_ID}"\nname = "Broken"\nfamily = "sd15"\npath = "{broken}"\n'
-        'sd_version = "v1_5"\nnative_width = 64\nnative_height = 64\ndefault_steps = 10\ndefault_guidance = 7.0\n'
-    )
+    catalog = broken_model_catalog(root, BROKEN_MODEL_ID)
     instance = Server(root / "data", env={**FAST_RETRIES, "SFUMATO_CATALOG_FILE": str(catalog)})
     instance.start()
     yield instance

@@ -11,7 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sfumato.cli.common import DataDir, console, load_settings
 from sfumato.domain.generation import GenerationRequest, resolve
 from sfumato.engine.catalog import TINY_MODEL_ID, load_catalog
-from sfumato.engine.types import RenderRequest
 from sfumato.errors import SfumatoError
 
 
@@ -63,17 +62,12 @@ def generate(
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(2) from None
 
-    render = RenderRequest(
-        prompt=plan.pipeline_prompt, negative_prompt=plan.pipeline_negative_prompt, width=plan.width,
-        height=plan.height, num_images=plan.num_images, seed=plan.seed, guidance_scale=plan.guidance_scale,
-        num_inference_steps=plan.num_inference_steps, scheduler=plan.scheduler,
-    )  # fmt: skip
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"{entry.name}, seed {plan.seed}", total=plan.num_inference_steps)
         images = Renderer(device=pick_device(settings.device)).render(
             entry.weights_dir(settings.models_dir),
-            render,
+            plan.render_request(),
             on_step=lambda done, total: progress.update(task, completed=done, total=total),
         )
     out.mkdir(parents=True, exist_ok=True)

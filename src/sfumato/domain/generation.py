@@ -13,6 +13,7 @@ from typing import Any
 
 from sfumato.domain.presets import NON_ALCHEMY_PRESETS, apply_preset
 from sfumato.engine.catalog import CatalogEntry
+from sfumato.engine.types import RenderRequest
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError
 
 MAX_PROMPT_CHARS = 1500
@@ -68,6 +69,20 @@ class GenerationPlan:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GenerationPlan:
         return cls(**data)
+
+    def render_request(self) -> RenderRequest:
+        """What the engine draws: the templated prompts and the resolved numbers."""
+        return RenderRequest(
+            prompt=self.pipeline_prompt,
+            negative_prompt=self.pipeline_negative_prompt,
+            width=self.width,
+            height=self.height,
+            num_images=self.num_images,
+            seed=self.seed,
+            guidance_scale=self.guidance_scale,
+            num_inference_steps=self.num_inference_steps,
+            scheduler=self.scheduler,
+        )
 
 
 def _fail(field: str, message: str) -> ClientError:

@@ -22,7 +22,7 @@ from sfumato.domain.generation import GenerationPlan
 from sfumato.domain.status import JobState, transition
 from sfumato.engine.catalog import ModelCatalog
 from sfumato.engine.renderer import Renderer
-from sfumato.engine.types import RenderRequest, StepCallback
+from sfumato.engine.types import StepCallback
 from sfumato.storage.blobs import BlobStore
 from sfumato.store.repositories import refund_attempt, renew_lease, utcnow
 from sfumato.store.tables import GeneratedImage, Generation, Job
@@ -93,17 +93,7 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, c
         entry = ctx.catalog.resolve_key(plan.catalog_key)
         images = ctx.renderer.render(
             entry.weights_dir(ctx.models_dir),
-            RenderRequest(
-                prompt=plan.pipeline_prompt,
-                negative_prompt=plan.pipeline_negative_prompt,
-                width=plan.width,
-                height=plan.height,
-                num_images=plan.num_images,
-                seed=plan.seed,
-                guidance_scale=plan.guidance_scale,
-                num_inference_steps=plan.num_inference_steps,
-                scheduler=plan.scheduler,
-            ),
+            plan.render_request(),
             on_step=on_step,
         )
     except LeaseLost:
