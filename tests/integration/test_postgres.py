@@ -64,7 +64,7 @@ def test_lifecycle_and_tenancy_on_postgres(tmp_path: Path, postgres_url: str) ->
     # The rows really are in PostgreSQL, schema made by the migrations.
     engine = sa.create_engine(postgres_url)
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         assert connection.execute(sa.text("SELECT count(*) FROM webhook_deliveries")).scalar() == 0
         assert connection.execute(sa.text("SELECT count(*) FROM generations")).scalar() == 1
         assert connection.execute(sa.text("SELECT count(*) FROM jobs WHERE state = 'DONE'")).scalar() == 1

@@ -24,6 +24,7 @@ from sfumato.store.repositories import (
     creations_since,
     get_owned_generation,
     list_user_generations,
+    record_create,
     utcnow,
 )
 from sfumato.store.tables import ApiKey, Generation
@@ -58,9 +59,9 @@ class GenerationService:
     on_deleted: Callable[[str], None] = _nothing_deleted
 
     def check_limits(self, key: ApiKey) -> None:
-        """Refuse (429) a key past its queue cap or creation rate, counted from the generations table
-        so the limits hold across processes. Counting then inserting is not atomic: requests racing
-        at the very edge can overshoot a limit by the number in flight."""
+        """Refuse (429) a key past its queue cap or creation rate, counted in the database (the
+        generations table and the create log) so the limits hold across processes. Counting then
+        inserting is not atomic: requests racing at the very edge can overshoot by those in flight."""
         with self.session_factory() as session:
             pending = count_pending_generations(session, key.id)
             if pending >= self.queue_cap:
@@ -129,6 +130,7 @@ class GenerationService:
             session.add(generation)
             session.flush()
             add_job(session, generation)
+            record_create(session, key.id, now, keep=RATE_WINDOW)
         self.on_queued()
         return CreatedGeneration(generation.id, cost)
 

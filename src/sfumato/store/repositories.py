@@ -8,12 +8,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ScalarSelect, and_, func, or_, select, update
+from sqlalchemy import ScalarSelect, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sfumato.domain.keys import key_matches, lookup_prefix
 from sfumato.domain.status import GenerationStatus, JobState, transition
-from sfumato.store.tables import ApiKey, Generation, Job, User
+from sfumato.store.tables import ApiKey, CreateEvent, Generation, Job, User
 
 
 def utcnow() -> datetime:
@@ -257,11 +257,19 @@ def count_pending_generations(session: Session, api_key_id: str) -> int:
     )
 
 
+def record_create(session: Session, api_key_id: str, now: datetime, keep: timedelta) -> None:
+    """Log an accepted create for the rate limit, and prune this key's entries older than `keep`."""
+    session.execute(
+        delete(CreateEvent).where(CreateEvent.api_key_id == api_key_id, CreateEvent.created_at < now - keep)
+    )
+    session.add(CreateEvent(api_key_id=api_key_id, created_at=now))
+
+
 def creations_since(session: Session, api_key_id: str, since: datetime) -> tuple[int, datetime | None]:
-    """How many generations a key created after `since`, and the oldest of them."""
+    """How many generations a key created after `since` (deleted ones included), and the oldest."""
     count, oldest = session.execute(
-        select(func.count(Generation.id), func.min(Generation.created_at)).where(
-            Generation.api_key_id == api_key_id, Generation.created_at > since
+        select(func.count(CreateEvent.id), func.min(CreateEvent.created_at)).where(
+            CreateEvent.api_key_id == api_key_id, CreateEvent.created_at > since
         )
     ).one()
     return int(count or 0), oldest

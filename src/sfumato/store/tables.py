@@ -145,3 +145,15 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+class CreateEvent(Base):
+    """One accepted `POST /generations`, kept apart from the generation row so deleting a
+    generation does not hand its key back rate-limit room. Rows older than the window are pruned."""
+
+    __tablename__ = "create_events"
+    __table_args__ = (Index("ix_create_events_key_created", "api_key_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    api_key_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
