@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     torch_threads: int | None = Field(None, ge=1)
     catalog_file: Path | None = Field(None, description="Operator TOML overriding/extending the catalog.")
+    model_cache_device_bytes: int | None = Field(
+        None, ge=1, description="Accelerator bytes of pipeline weights kept loaded; None = unbounded."
+    )
+    model_cache_host_bytes: int | None = Field(
+        None, ge=1, description="Host-RAM bytes of pipeline weights kept loaded; None = unbounded."
+    )
 
     # Price model (credits), see docs/knobs.md "Cost"
     price_image_base: float = 1.5

@@ -74,7 +74,11 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         ctx = JobContext(
             session_factory=session_factory,
             catalog=catalog,
-            renderer=Renderer(device=pick_device(settings.device)),
+            renderer=Renderer(
+                device=pick_device(settings.device),
+                device_budget_bytes=settings.model_cache_device_bytes,
+                host_budget_bytes=settings.model_cache_host_bytes,
+            ),
             blobs=blobs,
             models_dir=settings.models_dir,
             files_base_url=settings.files_base_url,

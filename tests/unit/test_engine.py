@@ -102,7 +102,7 @@ def test_losing_a_race_to_another_process_is_fine(tmp_path: Path, monkeypatch: p
         nonlocal rival_done
         if not rival_done:
             rival_done = True
-            tiny._build_into(target)  # the other process renames its copy into place first
+            tiny._build_into(target, real_build, "Sfumato Tiny")  # the other process renames its copy into place first
         return real_build()
 
     monkeypatch.setattr(tiny, "build_tiny_pipeline", build_while_a_rival_finishes_first)

@@ -36,6 +36,7 @@ def generate(
 
     quiet_ml_libraries()
     from sfumato.engine.device import pick_device
+    from sfumato.engine.families import adapter_for
     from sfumato.engine.renderer import Renderer
     from sfumato.engine.tiny import ensure_tiny_model
     from sfumato.jobs.runner import image_file_stem
@@ -58,6 +59,7 @@ def generate(
     )  # fmt: skip
     try:
         plan = resolve(request, entry, catalog.key_of(entry))
+        adapter_for(entry.family, entry.name).check_request(plan.render_request())
     except SfumatoError as error:
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(2) from None
@@ -69,6 +71,7 @@ def generate(
             entry.weights_dir(settings.models_dir),
             plan.render_request(),
             on_step=lambda done, total: progress.update(task, completed=done, total=total),
+            family=entry.family,
         )
     out.mkdir(parents=True, exist_ok=True)
     for index, image in enumerate(images):

@@ -13,7 +13,8 @@ from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # the real cla
 from packaging.version import Version
 from PIL import Image
 
-from sfumato.engine.schedulers import make_scheduler
+from sfumato.engine.cache import PipelineCache
+from sfumato.engine.families import FamilyAdapter, adapter_for
 from sfumato.engine.types import RenderRequest, StepCallback
 
 # Recent diffusers (0.42 here) deprecate `torch_dtype` for `dtype` and warn on it; older ones only know
@@ -41,35 +42,39 @@ class Renderer:
     called with 0 steps done every second, so leases stay renewed and a cancel is still seen.
     """
 
-    def __init__(self, device: str = "cpu", torch_dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        device: str = "cpu",
+        torch_dtype: torch.dtype | None = None,
+        device_budget_bytes: int | None = None,
+        host_budget_bytes: int | None = None,
+    ) -> None:
         self.device = device
         self.torch_dtype = torch_dtype
-        self._pipelines: dict[str, DiffusionPipeline] = {}
-        # Held while loading too, so two threads never load the same model twice.
+        # Least recently used pipelines leave once the weights exceed a budget; one load per cold model.
+        self._cache: PipelineCache[DiffusionPipeline] = PipelineCache(device_budget_bytes, host_budget_bytes)
         self._lock = threading.Lock()
         self._render_locks: dict[str, threading.Lock] = {}
 
     def load(self, model_path: Path) -> DiffusionPipeline:
         """Return the cached pipeline for `model_path`, loading it (offline only) on first use."""
         key = str(Path(model_path).resolve())
-        with self._lock:
-            pipe = self._pipelines.get(key)
-            if pipe is None:
-                pipe = DiffusionPipeline.from_pretrained(key, local_files_only=True, **_dtype_kwargs(self.torch_dtype))
-                pipe.to(self.device)
-                pipe.set_progress_bar_config(disable=True)
-                self._pipelines[key] = pipe
+
+        def from_disk() -> DiffusionPipeline:
+            pipe = DiffusionPipeline.from_pretrained(key, local_files_only=True, **_dtype_kwargs(self.torch_dtype))
+            pipe.to(self.device)  # before sizing: the cache counts weights where they live
+            pipe.set_progress_bar_config(disable=True)
             return pipe
 
+        return self._cache.get_or_load(key, from_disk)
+
     def loaded(self) -> list[str]:
-        """The resolved paths of the pipelines in the cache, for status reporting."""
-        with self._lock:
-            return list(self._pipelines)
+        """The resolved paths of the pipelines in the cache, least recently used first."""
+        return self._cache.keys()
 
     def unload(self, model_path: Path) -> None:
         """Drop a pipeline from the cache (its memory goes once the last render using it ends)."""
-        with self._lock:
-            self._pipelines.pop(str(Path(model_path).resolve()), None)
+        self._cache.pop(str(Path(model_path).resolve()))
 
     def _render_lock(self, model_path: Path) -> threading.Lock:
         key = str(Path(model_path).resolve())
@@ -77,23 +82,31 @@ class Renderer:
             return self._render_locks.setdefault(key, threading.Lock())
 
     def render(
-        self, model_path: Path, request: RenderRequest, on_step: StepCallback | None = None
+        self,
+        model_path: Path,
+        request: RenderRequest,
+        on_step: StepCallback | None = None,
+        family: str = "sd15",
     ) -> list[Image.Image]:
         """Render `request.num_images` pictures in one batched call, taking turns per model.
 
+        `family` (the catalog's) picks the adapter that checks the request, builds the scheduler
+        and spells the pipeline's kwargs; an unsupported knob raises NotSupported before loading.
         Image i is seeded with `seed + i` through its own generator, so it can be reproduced alone.
         """
+        adapter = adapter_for(family)
+        adapter.check_request(request)
         lock = self._render_lock(model_path)
         while not lock.acquire(timeout=_WAIT_REPORT_S):
             if on_step is not None:
                 on_step(0, request.num_inference_steps)  # may raise to give up waiting
         try:
-            return self._render_locked(model_path, request, on_step)
+            return self._render_locked(model_path, request, on_step, adapter)
         finally:
             lock.release()
 
     def _render_locked(
-        self, model_path: Path, request: RenderRequest, on_step: StepCallback | None
+        self, model_path: Path, request: RenderRequest, on_step: StepCallback | None, adapter: FamilyAdapter
     ) -> list[Image.Image]:
         # Typed loosely: the scheduler, __call__ and num_timesteps belong to the concrete pipeline.
         shared: Any = self.load(model_path)
@@ -101,7 +114,7 @@ class Renderer:
         # cached pipeline is never mutated. (`from_pipe` would also share weights, but it re-casts
         # every module's dtype on each call and diffusers 0.42 logs a warning for each of them.)
         pipe = copy.copy(shared)
-        pipe.scheduler = make_scheduler(request.scheduler, shared.scheduler.config)
+        pipe.scheduler = adapter.make_scheduler(request.scheduler, shared.scheduler.config)
         generators = [torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)]
 
         def on_step_end(
@@ -115,13 +128,7 @@ class Renderer:
 
         with torch.inference_mode():
             output = pipe(
-                prompt=request.prompt,
-                negative_prompt=request.negative_prompt or None,
-                width=request.width,
-                height=request.height,
-                num_images_per_prompt=request.num_images,
-                guidance_scale=request.guidance_scale,
-                num_inference_steps=request.num_inference_steps,
+                **adapter.pipeline_kwargs(request),
                 generator=generators,
                 output_type="pil",
                 callback_on_step_end=on_step_end if on_step is not None else None,

@@ -14,7 +14,9 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -82,7 +84,7 @@ def _write_tokenizer_files(folder: Path) -> None:
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
 
 
-def _build_tokenizer() -> CLIPTokenizer:
+def build_clip_tokenizer() -> CLIPTokenizer:
     """Build the tokenizer from generated vocab/merges files, the way a real model's are read."""
     with tempfile.TemporaryDirectory(prefix="sfumato-tok-") as tmp:
         _write_tokenizer_files(Path(tmp))
@@ -99,7 +101,7 @@ def build_tiny_pipeline() -> StableDiffusionPipeline:
 
 
 def _build_seeded() -> StableDiffusionPipeline:
-    tokenizer = _build_tokenizer()
+    tokenizer = build_clip_tokenizer()
 
     torch.manual_seed(_SEED)
     text_encoder = CLIPTextModel(
@@ -177,21 +179,25 @@ def ensure_tiny_model(target: Path) -> Path:
     Builds into a private sibling folder and renames it into place, so readers never see half a
     model and two racing processes both end up with one complete copy.
     """
-    target = Path(target)
+    return ensure_built(Path(target), build_tiny_pipeline, "Sfumato Tiny")
+
+
+def ensure_built(target: Path, build: Callable[[], Any], name: str) -> Path:
+    """Save `build()`'s pipeline at `target` once, atomically (see `ensure_tiny_model`)."""
     if _is_complete(target):
         return target
     with _ENSURE_LOCK:
         if not _is_complete(target):  # another thread may have finished it while we waited
-            _build_into(target)
+            _build_into(target, build, name)
     return target
 
 
-def _build_into(target: Path) -> None:
+def _build_into(target: Path, build: Callable[[], Any], name: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        build_tiny_pipeline().save_pretrained(staging, safe_serialization=True)
-        marker = {"name": "Sfumato Tiny", "version": TINY_BUILD_VERSION}
+        build().save_pretrained(staging, safe_serialization=True)
+        marker = {"name": name, "version": TINY_BUILD_VERSION}
         (staging / MARKER_NAME).write_text(json.dumps(marker), encoding="utf-8")
         if target.exists() and not _is_complete(target):
             # A stale or broken build: move it aside first, since rename cannot replace a folder.

@@ -95,6 +95,7 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, c
             entry.weights_dir(ctx.models_dir),
             plan.render_request(),
             on_step=on_step,
+            family=entry.family,
         )
     except LeaseLost:
         log.info("generation %s was deleted or taken over while running; dropped", generation_id)

@@ -16,6 +16,7 @@ from sfumato.domain.generation import resolve
 from sfumato.domain.pricing import PriceModel
 from sfumato.domain.status import GenerationStatus
 from sfumato.engine.catalog import ModelCatalog
+from sfumato.engine.families import adapter_for
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable, TooManyRequests
 from sfumato.storage.blobs import BlobStore
 from sfumato.store.repositories import (
@@ -97,6 +98,8 @@ class GenerationService:
                 f"{GENERATION_ARGS_PATH}.modelId",
             )
         plan = resolve(request, model, self.catalog.key_of(model))
+        # Family rules (a scheduler a flow-matching model cannot use, ...) are refused here, not at run time.
+        adapter_for(model.family, model.name).check_request(plan.render_request())
         cost = self.prices.credits(
             width=plan.width, height=plan.height, num_images=plan.num_images, alchemy=plan.alchemy
         )
