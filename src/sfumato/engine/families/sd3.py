@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sfumato.engine.families.common import check_flow_match, flow_match_scheduler
+from sfumato.engine.families.sd import pipeline_kwargs as classic_pipeline_kwargs
 from sfumato.engine.types import RenderRequest
 
 FAMILIES = ("sd3",)
@@ -28,13 +29,4 @@ def check_request(request: RenderRequest) -> None:
 
 def pipeline_kwargs(request: RenderRequest) -> dict[str, Any]:
     # prompt_2/prompt_3 and the negative counterparts default to prompt / negative_prompt.
-    return {
-        "prompt": request.prompt,
-        "negative_prompt": request.negative_prompt or None,
-        "width": request.width,
-        "height": request.height,
-        "num_images_per_prompt": request.num_images,
-        "guidance_scale": request.guidance_scale,
-        "num_inference_steps": request.num_inference_steps,
-        "max_sequence_length": MAX_SEQUENCE_LENGTH,
-    }
+    return {**classic_pipeline_kwargs(request), "max_sequence_length": MAX_SEQUENCE_LENGTH}
