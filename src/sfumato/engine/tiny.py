@@ -91,6 +91,24 @@ def build_clip_tokenizer() -> CLIPTokenizer:
         return CLIPTokenizer.from_pretrained(tmp, model_max_length=77)
 
 
+def tiny_vae(latent_channels: int, **config: Any) -> AutoencoderKL:
+    """The usual 8x downscale (four levels) with narrow fine levels and no mid-block attention (its
+    sequence is every latent pixel), which keeps decoding a big batch cheap. Shared by every tiny family."""
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=latent_channels,
+        block_out_channels=(8, 8, 16, 16),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=1,
+        norm_num_groups=8,
+        sample_size=64,
+        mid_block_add_attention=False,
+        **config,
+    )
+
+
 def build_tiny_pipeline() -> StableDiffusionPipeline:
     """Construct the pipeline in memory; each module is seeded so the weights never vary.
 
@@ -135,20 +153,7 @@ def _build_seeded() -> StableDiffusionPipeline:
     )
 
     torch.manual_seed(_SEED + 2)
-    # Four levels give SD's 8x downscale. Narrow fine levels and no mid-block attention (its
-    # sequence is every latent pixel) keep decoding a big batch cheap.
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        block_out_channels=(8, 8, 16, 16),
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        layers_per_block=1,
-        norm_num_groups=8,
-        sample_size=64,
-        mid_block_add_attention=False,
-    )
+    vae = tiny_vae(latent_channels=4)
 
     scheduler = EulerDiscreteScheduler.from_config(_SCHEDULER_CONFIG)
     return StableDiffusionPipeline(

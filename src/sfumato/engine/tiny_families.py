@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
 from diffusers.models.transformers.transformer_flux import FluxTransformer2DModel
 from diffusers.models.transformers.transformer_sd3 import SD3Transformer2DModel
 from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
@@ -92,23 +91,6 @@ def _t5(tokenizer: T5Tokenizer) -> T5EncoderModel:
     )
 
 
-def _vae(latent_channels: int, **config: Any) -> AutoencoderKL:
-    """The usual 8x downscale with narrow levels and no mid-block attention, as in Sfumato Tiny."""
-    return AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=latent_channels,
-        block_out_channels=(8, 8, 16, 16),
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        layers_per_block=1,
-        norm_num_groups=8,
-        sample_size=64,
-        mid_block_add_attention=False,
-        **config,
-    )
-
-
 def _build_sdxl() -> StableDiffusionXLPipeline:
     tokenizer, tokenizer_2 = tiny.build_clip_tokenizer(), tiny.build_clip_tokenizer()
     _seeded(0)
@@ -135,7 +117,7 @@ def _build_sdxl() -> StableDiffusionXLPipeline:
         norm_num_groups=32,
     )
     _seeded(3)
-    vae = _vae(4, scaling_factor=0.13025)
+    vae = tiny.tiny_vae(4, scaling_factor=0.13025)
     scheduler = EulerDiscreteScheduler.from_config(tiny._SCHEDULER_CONFIG)
     return StableDiffusionXLPipeline(
         vae=vae,
@@ -172,7 +154,7 @@ def _build_sd3() -> StableDiffusion3Pipeline:
         pos_embed_max_size=96,  # latent patches per side: 1536 px / 8 / 2
     )
     _seeded(14)
-    vae = _vae(16, scaling_factor=1.5305, shift_factor=0.0609)
+    vae = tiny.tiny_vae(16, scaling_factor=1.5305, shift_factor=0.0609)
     return StableDiffusion3Pipeline(
         transformer=transformer,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
@@ -206,7 +188,7 @@ def _build_flux() -> FluxPipeline:
         axes_dims_rope=(4, 4, 8),
     )
     _seeded(23)
-    vae = _vae(16, scaling_factor=0.3611, shift_factor=0.1159, use_quant_conv=False, use_post_quant_conv=False)
+    vae = tiny.tiny_vae(16, scaling_factor=0.3611, shift_factor=0.1159, use_quant_conv=False, use_post_quant_conv=False)
     # FLUX.1 [dev]'s scheduler: the shift grows with the image's token count.
     scheduler = FlowMatchEulerDiscreteScheduler(
         shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15, base_image_seq_len=256,
