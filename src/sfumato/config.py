@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -63,6 +64,28 @@ class Settings(BaseSettings):
     )
     model_cache_host_bytes: int | None = Field(
         None, ge=1, description="Host-RAM bytes of pipeline weights kept loaded; None = unbounded."
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto",
+        description="Weights dtype; auto: bfloat16 on CUDA (else float16), float16 on MPS, float32 on CPU.",
+    )
+    memory_plan: Literal["auto", "none", "model_offload", "sequential_offload"] = Field(
+        "auto", description='auto picks from free accelerator memory; see docs/models.md "Memory plans".'
+    )
+    vae_tiling: Literal["auto", "on", "off"] = Field(
+        "auto", description="VAE slicing+tiling for big images on small GPUs; auto turns it on with offload plans."
+    )
+    torch_compile: bool = Field(False, description="torch.compile the denoiser at load, with a warm-up render (CUDA).")
+    fast_mode: Literal["off", "fp8"] = Field(
+        "off",
+        description="fp8: FP8 weights via torchao (CUDA, compute >= 8.9): faster, slightly different pictures.",
+    )
+    allow_downloads: bool = Field(
+        True,
+        description="Fetch an absent model's weights from the hub on its first request (when the hub is reachable).",
+    )
+    hub_endpoint: str | None = Field(
+        None, description="Hugging Face-compatible hub URL; default: HF_ENDPOINT, else huggingface.co."
     )
 
     # Price model (credits), see docs/knobs.md "Cost"

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sfumato.config import Settings
 from sfumato.domain.pricing import PriceModel
 from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog, load_catalog
-from sfumato.engine.device import pick_device
 from sfumato.engine.library_noise import quiet_ml_libraries
+from sfumato.engine.optimize import EngineOptions
 from sfumato.engine.renderer import Renderer
 from sfumato.engine.tiny import ensure_tiny_model
 from sfumato.jobs.local_worker import LocalWorker
@@ -75,7 +75,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             session_factory=session_factory,
             catalog=catalog,
             renderer=Renderer(
-                device=pick_device(settings.device),
+                EngineOptions.from_settings(settings),
                 device_budget_bytes=settings.model_cache_device_bytes,
                 host_budget_bytes=settings.model_cache_host_bytes,
             ),

@@ -35,8 +35,8 @@ def generate(
     from sfumato.engine.library_noise import quiet_ml_libraries
 
     quiet_ml_libraries()
-    from sfumato.engine.device import pick_device
     from sfumato.engine.families import adapter_for
+    from sfumato.engine.optimize import EngineOptions
     from sfumato.engine.renderer import Renderer
     from sfumato.engine.tiny import ensure_tiny_model
     from sfumato.jobs.runner import image_file_stem
@@ -67,7 +67,7 @@ def generate(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"{entry.name}, seed {plan.seed}", total=plan.num_inference_steps)
-        images = Renderer(device=pick_device(settings.device)).render(
+        images = Renderer(EngineOptions.from_settings(settings)).render(
             entry.weights_dir(settings.models_dir),
             plan.render_request(),
             on_step=lambda done, total: progress.update(task, completed=done, total=total),

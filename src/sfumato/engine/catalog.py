@@ -61,11 +61,18 @@ class CatalogEntry:
     # diffusers folder whose configs/tokenizer it is loaded with (offline, `from_single_file`).
     file: str | None = None
     config: str | None = None
+    # A replacement denoiser: the diffusers-format UNet weights file `unet_file` from hub repo
+    # `unet_repo`, loaded into the `repo` pipeline in place of its own UNet (SDXL-Lightning ships
+    # only such files, meant for SDXL base 1.0).
+    unet_repo: str | None = None
+    unet_file: str | None = None
     created_at: str | None = None
 
     @property
     def source(self) -> str:
         """Human name of where the weights come from, for messages and listings."""
+        if self.unet_repo and self.unet_file:
+            return f"{self.unet_repo} ({self.unet_file}) on {self.repo or self.path}"
         return self.repo or self.path or self.file or f"built-in {self.builtin} model"
 
     @property
@@ -87,12 +94,20 @@ class CatalogEntry:
         assert self.repo, f"catalog entry {self.name!r} has neither repo, path nor builtin"
         return models_dir / self.repo.replace("/", "--")
 
+    def unet_path(self, models_dir: Path) -> Path | None:
+        """Where the replacement UNet file is expected, for rows that name one."""
+        if not (self.unet_repo and self.unet_file):
+            return None
+        return models_dir / self.unet_repo.replace("/", "--") / self.unet_file
+
     def is_installed(self, models_dir: Path) -> bool:
-        """A folder counts once its marker (written last) is there; a checkpoint once it exists."""
+        """A folder counts once its marker (written last) is there; a checkpoint once it exists;
+        a replacement UNet once its file is there too."""
         if self.file:
             config = self.config_dir(models_dir)
             return self.weights_dir(models_dir).is_file() and (config is None or config.is_dir())
-        return (self.weights_dir(models_dir) / DIFFUSERS_MARKER).is_file()
+        unet = self.unet_path(models_dir)
+        return (self.weights_dir(models_dir) / DIFFUSERS_MARKER).is_file() and (unet is None or unet.is_file())
 
 
 def _under(models_dir: Path, location: str) -> Path:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from sfumato.engine.cache import PipelineCache
 from sfumato.engine.families import FamilyAdapter, adapter_for
+from sfumato.engine.optimize import EngineOptions, prepare_pipeline
 from sfumato.engine.types import RenderRequest, StepCallback
 
 # Recent diffusers (0.42 here) deprecate `torch_dtype` for `dtype` and warn on it; older ones only know
@@ -44,13 +45,11 @@ class Renderer:
 
     def __init__(
         self,
-        device: str = "cpu",
-        torch_dtype: torch.dtype | None = None,
+        options: EngineOptions | None = None,
         device_budget_bytes: int | None = None,
         host_budget_bytes: int | None = None,
     ) -> None:
-        self.device = device
-        self.torch_dtype = torch_dtype
+        self.options = options or EngineOptions()
         # Least recently used pipelines leave once the weights exceed a budget; one load per cold model.
         self._cache: PipelineCache[DiffusionPipeline] = PipelineCache(device_budget_bytes, host_budget_bytes)
         self._lock = threading.Lock()
@@ -61,10 +60,9 @@ class Renderer:
         key = str(Path(model_path).resolve())
 
         def from_disk() -> DiffusionPipeline:
-            pipe = DiffusionPipeline.from_pretrained(key, local_files_only=True, **_dtype_kwargs(self.torch_dtype))
-            pipe.to(self.device)  # before sizing: the cache counts weights where they live
-            pipe.set_progress_bar_config(disable=True)
-            return pipe
+            pipe = DiffusionPipeline.from_pretrained(key, local_files_only=True, **_dtype_kwargs(self.options.dtype))
+            # Placed before sizing: the cache counts weights where they live.
+            return prepare_pipeline(pipe, self.options)
 
         return self._cache.get_or_load(key, from_disk)
 
