@@ -193,15 +193,28 @@ def test_footprint_of_a_non_pipeline_is_zero(tmp_path: Path) -> None:
     assert pipeline_footprint(object()).host_bytes == 0
 
 
+def test_footprint_counts_offload_placeholders_as_host_memory() -> None:
+    """Sequential CPU offload leaves meta placeholders while its hooks hold the weights in host RAM."""
+    import types
+
+    import torch
+
+    resident, streamed = torch.nn.Linear(4, 4), torch.nn.Linear(8, 8, device="meta")
+    pipe = types.SimpleNamespace(components={"a": resident, "b": streamed, "tokenizer": object()})
+    footprint = pipeline_footprint(pipe)
+    assert footprint.host_bytes == (16 + 4 + 64 + 8) * 4 and footprint.device_bytes == 0
+
+
 def test_renderer_keeps_loaded_models_within_its_host_budget(models: list[str], one_pipeline_bytes: int) -> None:
     from pathlib import Path
 
+    from sfumato.engine.loaders import ModelSource
     from sfumato.engine.renderer import Renderer
     from sfumato.engine.types import RenderRequest
 
     renderer = Renderer(host_budget_bytes=int(1.5 * one_pipeline_bytes))
     request = RenderRequest("a cat", "", 64, 64, 1, 0, 7.0, 10, "EULER_DISCRETE")
-    first, second = (Path(m) for m in models[:2])
+    first, second = (ModelSource.from_folder(Path(m)) for m in models[:2])
     assert len(renderer.render(first, request)) == 1
     assert len(renderer.render(second, request)) == 1
-    assert renderer.loaded() == [str(second.resolve())]  # the first was evicted to fit the budget
+    assert renderer.loaded() == [second.key]  # the first was evicted to fit the budget

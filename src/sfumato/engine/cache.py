@@ -50,8 +50,10 @@ class CacheStats:
 def pipeline_footprint(pipe: object) -> Footprint:
     """Sum parameter + buffer bytes of every torch module in `pipe.components`, by device.
 
-    Tensors shared between components (tied weights) are counted once. Meta tensors hold no
-    memory and are skipped; anything not on the CPU counts against the accelerator.
+    Tensors shared between components (tied weights) are counted once. Anything not on the CPU
+    counts against the accelerator, except meta tensors: in a cached pipeline they are the
+    placeholders sequential CPU offload leaves while accelerate's hooks keep the real weights in
+    host RAM, so their size counts against the host.
     """
     components = getattr(pipe, "components", None) or {}
     seen: set[int] = set()
@@ -60,10 +62,10 @@ def pipeline_footprint(pipe: object) -> Footprint:
         if not isinstance(module, torch.nn.Module):
             continue
         for tensor in [*module.parameters(), *module.buffers()]:
-            if id(tensor) in seen or tensor.device.type == "meta":
+            if id(tensor) in seen:
                 continue
             seen.add(id(tensor))
-            if tensor.device.type == "cpu":
+            if tensor.device.type in ("cpu", "meta"):
                 host += tensor.nbytes
             else:
                 device += tensor.nbytes
