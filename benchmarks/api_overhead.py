@@ -29,6 +29,7 @@ from sfumato.engine.library_noise import quiet_ml_libraries
 
 quiet_ml_libraries()  # before diffusers loads: its import-time advisories are not benchmark output
 
+from sfumato.engine.loaders import ModelSource  # noqa: E402
 from sfumato.engine.renderer import Renderer  # noqa: E402
 from sfumato.engine.tiny import ensure_tiny_model  # noqa: E402
 from sfumato.engine.types import RenderRequest  # noqa: E402
@@ -81,7 +82,7 @@ def report(name: str, latencies: list[float], wall: float) -> None:
 def direct_render_seconds(models_dir: Path, runs: int) -> float:
     """The same pipeline, called in-process with the server's thread count (1)."""
     torch.set_num_threads(1)
-    model = ensure_tiny_model(models_dir / "sfumato-tiny")
+    model = ModelSource.from_folder(ensure_tiny_model(models_dir / "sfumato-tiny"))
     renderer = Renderer()
     request = RenderRequest(
         prompt=BODY["prompt"], negative_prompt="", width=64, height=64, num_images=1, seed=0,

@@ -90,3 +90,13 @@ def test_single_file_without_telltale_keys_is_refused(tmp_path: Path) -> None:
     (tmp_path / "broken.safetensors").write_bytes(b"\x00" * 4)
     with pytest.raises(DetectionError, match="not a readable"):
         detect(tmp_path / "broken.safetensors")
+
+
+def test_a_bare_diffusers_unet_file_is_refused_naming_the_unet_rows(tmp_path: Path) -> None:
+    """SDXL-Lightning's UNet files hold only a UNet, in diffusers names: not a model to add alone."""
+    from sfumato.engine.tiny_families import ensure_tiny_lightning_unet
+
+    path = ensure_tiny_lightning_unet(tmp_path / "sdxl_lightning_4step_unet.safetensors")
+    with pytest.raises(DetectionError, match="bare diffusers-format UNet") as refused:
+        detect(path)
+    assert "unet_repo" in str(refused.value)

@@ -36,6 +36,7 @@ def generate(
 
     quiet_ml_libraries()
     from sfumato.engine.families import adapter_for
+    from sfumato.engine.loaders import ModelSource
     from sfumato.engine.optimize import EngineOptions
     from sfumato.engine.renderer import Renderer
     from sfumato.engine.tiny import ensure_tiny_model
@@ -68,10 +69,9 @@ def generate(
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"{entry.name}, seed {plan.seed}", total=plan.num_inference_steps)
         images = Renderer(EngineOptions.from_settings(settings)).render(
-            entry.weights_dir(settings.models_dir),
+            ModelSource.from_entry(entry, settings.models_dir),
             plan.render_request(),
             on_step=lambda done, total: progress.update(task, completed=done, total=total),
-            family=entry.family,
         )
     out.mkdir(parents=True, exist_ok=True)
     for index, image in enumerate(images):

@@ -35,6 +35,8 @@ FAMILY_DEFAULTS: dict[str, FamilyDefaults] = {
     "sd15": FamilyDefaults("v1_5", 512, 512, 30, 7.0),
     "sd2": FamilyDefaults("v2", 768, 768, 30, 7.0),
     "sdxl": FamilyDefaults("SDXL_1_0", 1024, 1024, 30, 7.0),
+    # Never detected (a Lightning base folder is plain SDXL), listed for rows written by hand.
+    "sdxl-lightning": FamilyDefaults("SDXL_LIGHTNING", 1024, 1024, 8, 1.0),
     "sd3": FamilyDefaults("v3", 1024, 1024, 30, 7.0),
     "flux": FamilyDefaults("FLUX_DEV", 1024, 1024, 30, 3.5),
     "flux-kontext": FamilyDefaults("FLUX_DEV", 1024, 1024, 28, 2.5),
@@ -126,6 +128,11 @@ def family_of_file(path: Path) -> str:
     except Exception as error:  # safetensors raises its own error types for a bad header
         raise DetectionError(f"{path} is not a readable .safetensors file: {error}") from None
     family = family_of_keys(keys)
+    if family is None and "conv_in.weight" in keys and any(key.startswith("down_blocks.") for key in keys):
+        raise DetectionError(
+            f"{path} is a bare diffusers-format UNet (like SDXL-Lightning's UNet files), not a whole model: serve it "
+            "with a catalog row naming its base model and `unet_repo`/`unet_file` (see docs/models.md)"
+        )
     if family is None:
         raise DetectionError(f"{path}: no known family's tensor names found (SD 1.5, SD 2, SDXL, SD3, Flux)")
     return family

@@ -1,46 +1,47 @@
-"""Turns a RenderRequest into pictures with a diffusers text-to-image pipeline loaded from disk."""
+"""Turns a RenderRequest into pictures: one family-agnostic plan, request -> adapter -> pipeline call.
+
+Where the weights come from (a diffusers folder, a single-file checkpoint, a base folder with a
+replacement UNet) is a `ModelSource`, loaded by `engine/loaders.py`; what differs between families
+(refusals, scheduler, call kwargs) is the family adapter's. The renderer only caches, takes turns
+and calls.
+"""
 
 from __future__ import annotations
 
 import copy
 import threading
-from pathlib import Path
-from typing import Any
+import weakref
+from typing import Any, Literal
 
-import diffusers
 import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # the real class, not the lazy dummy
-from packaging.version import Version
 from PIL import Image
 
-from sfumato.engine.cache import PipelineCache
+from sfumato.engine.cache import CacheStats, PipelineCache
 from sfumato.engine.families import FamilyAdapter, adapter_for
+from sfumato.engine.loaders import ModelSource, load_pipeline, variant_of
 from sfumato.engine.optimize import EngineOptions, prepare_pipeline
 from sfumato.engine.types import RenderRequest, StepCallback
 
-# Recent diffusers (0.42 here) deprecate `torch_dtype` for `dtype` and warn on it; older ones only know
-# `torch_dtype`.
-_DTYPE_KWARG = "dtype" if Version(diffusers.__version__).release >= (0, 42) else "torch_dtype"
-
-
 # While a render waits for its model's lock, how often it reports in through `on_step`.
 _WAIT_REPORT_S = 1.0
+# A warm-up render (torch.compile compiles on a first call): 2 steps, one image, Euler (every family
+# takes it) and, without a catalog default, CFG on like most requests to the classic families.
+_WARM_UP_STEPS = 2
+_WARM_UP_GUIDANCE = 7.0
 
-
-def _dtype_kwargs(dtype: torch.dtype | None) -> dict[str, torch.dtype]:
-    """Spell a dtype argument the way the installed diffusers wants it (nothing for the default)."""
-    return {} if dtype is None else {_DTYPE_KWARG: dtype}
+VariantKind = Literal["img2img", "inpaint"]
 
 
 class Renderer:
-    """Loads pipelines from local folders, keeps them cached, and renders batches.
+    """Loads model sources, keeps them cached, and renders batches.
 
-    The cache is an unbounded dict keyed by resolved path; a memory-bounded LRU comes later.
-    One pipeline is not safe to run from two threads at once (the tokenizer and modules are
-    shared), so `render` holds a lock per model for the pipeline call: several worker threads may
-    each hold a RUNNING job, but renders of one model take turns (on one device they would share
-    it anyway). Different models render side by side. While a render waits its turn, `on_step` is
-    called with 0 steps done every second, so leases stay renewed and a cancel is still seen.
+    Pipelines live in a memory-bounded LRU cache keyed by `ModelSource.key`. One pipeline is not
+    safe to run from two threads at once (the tokenizer and modules are shared), so `render` holds
+    a lock per model for the pipeline call: several worker threads may each hold a RUNNING job, but
+    renders of one model take turns (on one device they would share it anyway). Different models
+    render side by side. While a render waits its turn, `on_step` is called with 0 steps done every
+    second, so leases stay renewed and a cancel is still seen.
     """
 
     def __init__(
@@ -54,81 +55,123 @@ class Renderer:
         self._cache: PipelineCache[DiffusionPipeline] = PipelineCache(device_budget_bytes, host_budget_bytes)
         self._lock = threading.Lock()
         self._render_locks: dict[str, threading.Lock] = {}
+        # img2img/inpaint siblings, keyed weakly by their base pipeline: they are built once, share
+        # the base's modules, are not counted by the cache again, and go when the base is evicted.
+        self._variants: weakref.WeakKeyDictionary[DiffusionPipeline, dict[str, DiffusionPipeline]] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def load(self, model_path: Path) -> DiffusionPipeline:
-        """Return the cached pipeline for `model_path`, loading it (offline only) on first use."""
-        key = str(Path(model_path).resolve())
+    def load(self, source: ModelSource) -> DiffusionPipeline:
+        """Return the cached pipeline for `source`, loading it (offline only) on first use."""
+        adapter = adapter_for(source.family)
 
         def from_disk() -> DiffusionPipeline:
-            pipe = DiffusionPipeline.from_pretrained(key, local_files_only=True, **_dtype_kwargs(self.options.dtype))
+            pipe = load_pipeline(source, self.options.dtype)
             # Placed before sizing: the cache counts weights where they live.
-            return prepare_pipeline(pipe, self.options)
+            return prepare_pipeline(pipe, self.options, warm_up=lambda ready: warm_up(ready, adapter, source))
 
-        return self._cache.get_or_load(key, from_disk)
+        return self._cache.get_or_load(source.key, from_disk)
+
+    def variant(self, source: ModelSource, kind: VariantKind) -> DiffusionPipeline:
+        """The img2img or inpaint pipeline of `source`, made from its cached base with `from_pipe`.
+
+        It shares the base's modules, so a call on it must take the same turns as `render` does.
+        """
+        base = self.load(source)
+        with self._lock:
+            built = self._variants.setdefault(base, {})
+            if kind not in built:
+                built[kind] = variant_of(base, kind)
+            return built[kind]
 
     def loaded(self) -> list[str]:
-        """The resolved paths of the pipelines in the cache, least recently used first."""
+        """The keys of the pipelines in the cache, least recently used first."""
         return self._cache.keys()
 
-    def unload(self, model_path: Path) -> None:
-        """Drop a pipeline from the cache (its memory goes once the last render using it ends)."""
-        self._cache.pop(str(Path(model_path).resolve()))
+    def cache_stats(self) -> CacheStats:
+        return self._cache.stats()
 
-    def _render_lock(self, model_path: Path) -> threading.Lock:
-        key = str(Path(model_path).resolve())
+    def unload(self, source: ModelSource) -> None:
+        """Drop a pipeline from the cache (its memory goes once the last render using it ends)."""
+        self._cache.pop(source.key)
+
+    def _render_lock(self, source: ModelSource) -> threading.Lock:
         with self._lock:
-            return self._render_locks.setdefault(key, threading.Lock())
+            return self._render_locks.setdefault(source.key, threading.Lock())
 
     def render(
-        self,
-        model_path: Path,
-        request: RenderRequest,
-        on_step: StepCallback | None = None,
-        family: str = "sd15",
+        self, source: ModelSource, request: RenderRequest, on_step: StepCallback | None = None
     ) -> list[Image.Image]:
         """Render `request.num_images` pictures in one batched call, taking turns per model.
 
-        `family` (the catalog's) picks the adapter that checks the request, builds the scheduler
-        and spells the pipeline's kwargs; an unsupported knob raises NotSupported before loading.
+        The source's family picks the adapter that checks the request, builds the scheduler and
+        spells the pipeline's kwargs; an unsupported knob raises NotSupported before loading.
         Image i is seeded with `seed + i` through its own generator, so it can be reproduced alone.
         """
-        adapter = adapter_for(family)
+        adapter = adapter_for(source.family)
         adapter.check_request(request)
-        lock = self._render_lock(model_path)
+        lock = self._render_lock(source)
         while not lock.acquire(timeout=_WAIT_REPORT_S):
             if on_step is not None:
                 on_step(0, request.num_inference_steps)  # may raise to give up waiting
         try:
-            return self._render_locked(model_path, request, on_step, adapter)
+            return call_pipeline(self.load(source), adapter, request, on_step)
         finally:
             lock.release()
 
-    def _render_locked(
-        self, model_path: Path, request: RenderRequest, on_step: StepCallback | None, adapter: FamilyAdapter
-    ) -> list[Image.Image]:
-        # Typed loosely: the scheduler, __call__ and num_timesteps belong to the concrete pipeline.
-        shared: Any = self.load(model_path)
-        # A shallow copy shares every module but gets its own scheduler and per-call state, so the
-        # cached pipeline is never mutated. (`from_pipe` would also share weights, but it re-casts
-        # every module's dtype on each call and diffusers 0.42 logs a warning for each of them.)
-        pipe = copy.copy(shared)
-        pipe.scheduler = adapter.make_scheduler(request.scheduler, shared.scheduler.config)
-        generators = [torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)]
 
-        def on_step_end(
-            running: Any, step_index: int, timestep: Any, callback_kwargs: dict[str, Any]
-        ) -> dict[str, Any]:
-            if on_step is not None:
-                # num_timesteps is the loop's true length, which some schedulers make differ
-                # from num_inference_steps.
-                on_step(step_index + 1, running.num_timesteps)
-            return callback_kwargs
+def call_pipeline(
+    shared: DiffusionPipeline, adapter: FamilyAdapter, request: RenderRequest, on_step: StepCallback | None = None
+) -> list[Image.Image]:
+    """One batched pipeline call through `adapter`, leaving the (cached) `shared` pipeline untouched."""
+    # A shallow copy shares every module but gets its own scheduler and per-call state, so the
+    # cached pipeline is never mutated. (`from_pipe` would also share weights, but it re-casts
+    # every module's dtype on each call and diffusers 0.42 logs a warning for each of them.)
+    # Typed loosely: the scheduler, __call__ and num_timesteps belong to the concrete pipeline.
+    pipe: Any = copy.copy(shared)
+    pipe.scheduler = adapter.make_scheduler(request.scheduler, shared.scheduler.config)
+    generators = [torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)]
 
-        with torch.inference_mode():
-            output = pipe(
-                **adapter.pipeline_kwargs(request),
-                generator=generators,
-                output_type="pil",
-                callback_on_step_end=on_step_end if on_step is not None else None,
-            )
-        return list(output.images)
+    def on_step_end(running: Any, step_index: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
+        if on_step is not None:
+            # num_timesteps is the loop's true length, which some schedulers make differ
+            # from num_inference_steps.
+            on_step(step_index + 1, running.num_timesteps)
+        return callback_kwargs
+
+    with torch.inference_mode():
+        output = pipe(
+            **adapter.pipeline_kwargs(request),
+            generator=generators,
+            output_type="pil",
+            callback_on_step_end=on_step_end if on_step is not None else None,
+        )
+    return list(output.images)
+
+
+def warm_up(pipe: DiffusionPipeline, adapter: FamilyAdapter, source: ModelSource) -> None:
+    """Render one small picture, so a compiled pipeline compiles at load rather than on a request.
+
+    The model's native size (the catalog's, else the pipeline's default) and default guidance are
+    what most requests use, and compiled graphs are specialised on shapes and on CFG's batch.
+    """
+    width, height = source.native_size or _pipeline_native_size(pipe)
+    request = RenderRequest(
+        prompt="warm-up",
+        negative_prompt="",
+        width=width,
+        height=height,
+        num_images=1,
+        seed=0,
+        guidance_scale=_WARM_UP_GUIDANCE if source.default_guidance is None else source.default_guidance,
+        num_inference_steps=_WARM_UP_STEPS,
+        scheduler="EULER_DISCRETE",
+    )
+    call_pipeline(pipe, adapter, request)
+
+
+def _pipeline_native_size(pipe: Any) -> tuple[int, int]:
+    """What the pipeline draws when no size is given: its default latent size times the VAE's scale."""
+    latent = getattr(pipe, "default_sample_size", None) or pipe.unet.config.sample_size
+    side = int(latent * pipe.vae_scale_factor)
+    return side, side

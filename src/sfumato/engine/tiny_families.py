@@ -1,4 +1,5 @@
-"""Tiny SDXL, SD3 and FLUX pipelines with fixed random weights, built offline like Sfumato Tiny.
+"""Tiny SDXL, SD3, FLUX and FLUX Kontext pipelines with fixed random weights, built offline like
+Sfumato Tiny, and a tiny SDXL-Lightning-style replacement UNet file.
 
 Each is the real architecture of its family (the same pipeline class, text encoders, denoiser and
 VAE a downloaded model has) shrunk to a few hundred thousand parameters, saved with
@@ -7,10 +8,16 @@ to drive every registered family through the renderer and the API without a mode
 
 The CLIP tokenizers are `tiny.build_clip_tokenizer`'s; the T5 tokenizer SD3 and FLUX need is a
 small Unigram vocabulary generated here with the `tokenizers` library.
+
+The tiny Kontext is the tiny FLUX's very components saved as a `FluxKontextPipeline`. The tiny
+"Lightning" UNet is the tiny SDXL's UNet architecture with other random weights, saved as a bare
+diffusers-format state dict, the way ByteDance ships `sdxl_lightning_8step_unet.safetensors`: it
+is loaded into the tiny SDXL base in place of the base's own UNet.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,10 +27,12 @@ from diffusers.models.transformers.transformer_flux import FluxTransformer2DMode
 from diffusers.models.transformers.transformer_sd3 import SD3Transformer2DModel
 from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
 from diffusers.pipelines.flux.pipeline_flux import FluxPipeline
+from diffusers.pipelines.flux.pipeline_flux_kontext import FluxKontextPipeline
 from diffusers.pipelines.stable_diffusion_3.pipeline_stable_diffusion_3 import StableDiffusion3Pipeline
 from diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl import StableDiffusionXLPipeline
 from diffusers.schedulers.scheduling_euler_discrete import EulerDiscreteScheduler
 from diffusers.schedulers.scheduling_flow_match_euler_discrete import FlowMatchEulerDiscreteScheduler
+from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import (
     CLIPTextConfig,
@@ -38,7 +47,10 @@ from transformers import (
 from sfumato.engine import tiny
 
 _SEED = 20240701
-_HIDDEN = 32  # every CLIP text encoder's width
+_HIDDEN = 32  # every CLIP text encoder's width, but SDXL's second
+# SDXL's OpenCLIP encoder is wider than its CLIP-L one (1280 vs 768), and diffusers' `from_single_file`
+# tells the two apart by width, so the tiny ones differ too.
+_SDXL_HIDDEN_2 = 48
 _T5_WIDTH = 64
 _T5_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?'\"-()/&"
 
@@ -47,15 +59,15 @@ def _seeded(offset: int) -> None:
     torch.manual_seed(_SEED + offset)
 
 
-def _clip_config(tokenizer: CLIPTokenizer) -> CLIPTextConfig:
+def _clip_config(tokenizer: CLIPTokenizer, width: int = _HIDDEN) -> CLIPTextConfig:
     return CLIPTextConfig(
         vocab_size=len(tokenizer),
-        hidden_size=_HIDDEN,
+        hidden_size=width,
         intermediate_size=37,
         num_hidden_layers=2,
         num_attention_heads=2,
         max_position_embeddings=77,
-        projection_dim=_HIDDEN,
+        projection_dim=width,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -91,14 +103,8 @@ def _t5(tokenizer: T5Tokenizer) -> T5EncoderModel:
     )
 
 
-def _build_sdxl() -> StableDiffusionXLPipeline:
-    tokenizer, tokenizer_2 = tiny.build_clip_tokenizer(), tiny.build_clip_tokenizer()
-    _seeded(0)
-    text_encoder = CLIPTextModel(_clip_config(tokenizer))
-    _seeded(1)
-    text_encoder_2 = CLIPTextModelWithProjection(_clip_config(tokenizer_2))
-    _seeded(2)
-    unet = UNet2DConditionModel(
+def _sdxl_unet() -> UNet2DConditionModel:
+    return UNet2DConditionModel(
         sample_size=8,
         in_channels=4,
         out_channels=4,
@@ -111,11 +117,21 @@ def _build_sdxl() -> StableDiffusionXLPipeline:
         addition_embed_type="text_time",
         addition_time_embed_dim=8,
         transformer_layers_per_block=(1, 1),
-        # SDXL's added conditioning: six size numbers of 8 dims each, plus the pooled text embedding.
-        projection_class_embeddings_input_dim=6 * 8 + _HIDDEN,
-        cross_attention_dim=2 * _HIDDEN,  # both encoders' hidden states, concatenated
+        # SDXL's added conditioning: six size numbers of 8 dims each, plus the second encoder's pooled embedding.
+        projection_class_embeddings_input_dim=6 * 8 + _SDXL_HIDDEN_2,
+        cross_attention_dim=_HIDDEN + _SDXL_HIDDEN_2,  # both encoders' hidden states, concatenated
         norm_num_groups=32,
     )
+
+
+def _build_sdxl() -> StableDiffusionXLPipeline:
+    tokenizer, tokenizer_2 = tiny.build_clip_tokenizer(), tiny.build_clip_tokenizer()
+    _seeded(0)
+    text_encoder = CLIPTextModel(_clip_config(tokenizer))
+    _seeded(1)
+    text_encoder_2 = CLIPTextModelWithProjection(_clip_config(tokenizer_2, _SDXL_HIDDEN_2))
+    _seeded(2)
+    unet = _sdxl_unet()
     _seeded(3)
     vae = tiny.tiny_vae(4, scaling_factor=0.13025)
     scheduler = EulerDiscreteScheduler.from_config(tiny._SCHEDULER_CONFIG)
@@ -205,8 +221,18 @@ def _build_flux() -> FluxPipeline:
     )
 
 
-BUILDERS: dict[str, Callable[[], Any]] = {"sdxl": _build_sdxl, "sd3": _build_sd3, "flux": _build_flux}
-"""Family -> builder of its tiny pipeline (sd15/sd2 use Sfumato Tiny itself)."""
+def _build_flux_kontext() -> FluxKontextPipeline:
+    return FluxKontextPipeline(**_build_flux().components)
+
+
+BUILDERS: dict[str, Callable[[], Any]] = {
+    "sdxl": _build_sdxl,
+    "sd3": _build_sd3,
+    "flux": _build_flux,
+    "flux-kontext": _build_flux_kontext,
+}
+"""Family -> builder of its tiny pipeline (sd15/sd2 use Sfumato Tiny itself; sdxl-lightning is the
+tiny SDXL plus `ensure_tiny_lightning_unet`)."""
 
 
 def build_tiny_family_pipeline(family: str) -> Any:
@@ -220,3 +246,18 @@ def ensure_tiny_family_model(family: str, target: Path) -> Path:
     if family in ("sd15", "sd2"):
         return tiny.ensure_tiny_model(target)
     return tiny.ensure_built(Path(target), lambda: build_tiny_family_pipeline(family), f"Sfumato Tiny {family}")
+
+
+def ensure_tiny_lightning_unet(target: Path) -> Path:
+    """Write the tiny "Lightning" UNet file (a diffusers-format UNet state dict) at `target` once."""
+    target = Path(target)
+    if target.is_file():
+        return target
+    with tiny._SEED_LOCK, torch.random.fork_rng(devices=[]):
+        _seeded(30)  # weights unlike the tiny SDXL base's own UNet (seed offset 2)
+        state = _sdxl_unet().state_dict()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+    save_file({key: tensor.contiguous() for key, tensor in state.items()}, str(staging))
+    staging.replace(target)  # readers never see half a file
+    return target

@@ -4,7 +4,8 @@
 pass per step, not classifier-free guidance (FLUX.1 [schnell] ignores it). A negative prompt has
 no place in that; diffusers 0.42 adds "true" CFG for it (`negative_prompt` + `true_cfg_scale`),
 a second transformer pass per step. Sfumato honours a non-empty negative prompt that way, at
-`TRUE_CFG_SCALE`, so such renders cost about twice as much (preset styles add negative terms too).
+`TRUE_CFG_SCALE`, so such renders cost about twice as much (which is why `resolve` leaves preset
+styles' stock negative terms out on FLUX).
 
 Scheduler and size rules are SD3's: only EULER_DISCRETE (the model's flow-matching Euler), sides
 multiples of 16 (8x VAE, then 2x2 latent packing).
@@ -18,6 +19,7 @@ from sfumato.engine.families.common import check_flow_match, flow_match_schedule
 from sfumato.engine.types import RenderRequest
 
 FAMILIES = ("flux",)
+PIPELINE = "FluxPipeline"
 SIZE_MULTIPLE = 16
 # T5 tokens of the prompt: FLUX.1 [dev]'s 512, the most the pipeline accepts.
 MAX_SEQUENCE_LENGTH = 512

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, n
     from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 FAMILIES = ("sd15", "sd2")
+PIPELINE = "StableDiffusionPipeline"  # the diffusers class a single-file checkpoint loads with
 
 
 def check_request(request: RenderRequest) -> None:

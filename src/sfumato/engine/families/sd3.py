@@ -16,6 +16,7 @@ from sfumato.engine.families.sd import pipeline_kwargs as classic_pipeline_kwarg
 from sfumato.engine.types import RenderRequest
 
 FAMILIES = ("sd3",)
+PIPELINE = "StableDiffusion3Pipeline"
 SIZE_MULTIPLE = 16
 # T5 tokens of the prompt (the pipeline's default; SD 3.5 was trained with 256).
 MAX_SEQUENCE_LENGTH = 256

@@ -11,5 +11,6 @@ from __future__ import annotations
 from sfumato.engine.families.sd import check_request, make_scheduler, pipeline_kwargs
 
 FAMILIES = ("sdxl",)
+PIPELINE = "StableDiffusionXLPipeline"
 
-__all__ = ["FAMILIES", "check_request", "make_scheduler", "pipeline_kwargs"]
+__all__ = ["FAMILIES", "PIPELINE", "check_request", "make_scheduler", "pipeline_kwargs"]
