@@ -3,14 +3,14 @@ Hugging Face hub on 127.0.0.1 (the edge of the world) serving the tiny model's f
 
 from __future__ import annotations
 
-import hashlib
-import json
+import contextlib
+import os
+import shutil
+import signal
 import subprocess
 import sys
-import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,12 @@ import huggingface_hub.constants
 import pytest
 
 from sfumato.engine.catalog import CatalogEntry, ModelCatalog, add_local_entry, local_catalog_path
-from sfumato.engine.hub import pull_model
+from sfumato.engine.hub import HF_DOWNLOAD_STATE, pull_model
 from sfumato.engine.tiny import ensure_tiny_model
 from tests.conftest import Server, run_cli, tiny_request, wait_for_generation
+from tests.support.fake_hub import HUB_ENV, FakeHub
 
 REPO = "sfumato-test/tiny"
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-HUB_ENV = {"HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "0"}
 
 
 @pytest.fixture(scope="module")
@@ -100,103 +99,15 @@ def test_remove_refuses_shipped_ids_and_add_refuses_non_models(tmp_path: Path) -
     assert refused.returncode == 2 and "model_index.json" in refused.stderr
 
 
-# --- a fake hub: just what snapshot_download calls ----------------------------------------------
-
-
-@dataclass
-class FakeHub:
-    """Serves `folder` as repo REPO at commit COMMIT. `missing` files answer 404; the first GET
-    of `drop_once` sends half its body and closes the connection. Every request is logged."""
-
-    folder: Path
-    missing: set[str] = field(default_factory=set)
-    drop_once: str | None = None
-    log: list[tuple[str, str, str | None]] = field(default_factory=list)
-
-    def files(self) -> dict[str, bytes]:
-        return {
-            p.relative_to(self.folder).as_posix(): p.read_bytes() for p in sorted(self.folder.rglob("*")) if p.is_file()
-        }
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        hub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
-            def _json(self, body: Any) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def _missing(self) -> None:
-                self.send_response(404)
-                self.send_header("X-Error-Code", "EntryNotFound")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def _serve(self, head: bool) -> None:
-                path = self.path.split("?")[0]
-                hub.log.append((self.command, path, self.headers.get("Range")))
-                files = hub.files()
-                if path == f"/api/models/{REPO}" or path.startswith(f"/api/models/{REPO}/revision/"):
-                    return self._json({"id": REPO, "sha": COMMIT, "siblings": [{"rfilename": f} for f in files]})
-                if path.startswith(f"/api/models/{REPO}/tree/"):
-                    return self._json(
-                        [
-                            {"type": "file", "path": f, "size": len(d), "oid": hashlib.sha1(d).hexdigest()}
-                            for f, d in files.items()
-                        ]
-                    )
-                prefix = f"/{REPO}/resolve/"
-                name = path.removeprefix(prefix).partition("/")[2]
-                if not path.startswith(prefix) or name not in files or name in hub.missing:
-                    return self._missing()
-                data = files[name]
-                start = int(self.headers["Range"].removeprefix("bytes=").split("-")[0]) if self.headers["Range"] else 0
-                self.send_response(206 if start else 200)
-                self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
-                self.send_header("X-Repo-Commit", COMMIT)
-                self.send_header("Accept-Ranges", "bytes")
-                self.send_header("Content-Length", str(len(data) - start))
-                if start:
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                self.end_headers()
-                if head:
-                    return None
-                if name == hub.drop_once:
-                    hub.drop_once = None
-                    self.wfile.write(data[start : len(data) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return None
-                self.wfile.write(data[start:])
-                return None
-
-            def do_GET(self) -> None:
-                self._serve(head=False)
-
-            def do_HEAD(self) -> None:
-                self._serve(head=True)
-
-        return Handler
+# --- `models pull` against a fake hub on loopback (tests/support/fake_hub.py) -------------------
 
 
 @pytest.fixture
 def fake_hub(tiny_folder: Path) -> Iterator[tuple[FakeHub, str]]:
-    hub = FakeHub(tiny_folder)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), hub.handler())
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield hub, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    hub = FakeHub({REPO: tiny_folder})
+    url = hub.start()
+    yield hub, url
+    hub.stop()
 
 
 def test_pull_resumes_and_installs_only_when_complete(
@@ -204,21 +115,9 @@ def test_pull_resumes_and_installs_only_when_complete(
 ) -> None:
     hub, url = fake_hub
     data_dir = tmp_path / "data"
-    local = local_catalog_path(data_dir)
-    entry = CatalogEntry(
-        id="3d0f4a51-9c1e-4b7a-8e2d-5f6a7b8c9d0e",
-        name="Hub Tiny",
-        family="sd15",
-        sd_version="v1_5",
-        native_width=64,
-        native_height=64,
-        default_steps=10,
-        default_guidance=7.0,
-        repo=REPO,
-    )
-    add_local_entry(local, entry, ModelCatalog.load(None, local_file=local))
+    entry = _hub_entry(data_dir)
     models_dir = data_dir / "models"
-    files = hub.files()
+    files = hub.files(REPO)
     largest = max(files, key=lambda name: len(files[name]))
 
     # First pull: the largest file's connection drops half way (huggingface_hub resumes it with a
@@ -244,17 +143,142 @@ def test_pull_resumes_and_installs_only_when_complete(
         assert (target / name).read_bytes() == data, name
 
 
-def test_single_file_checkpoint_is_refused_with_the_way_forward(tmp_path: Path) -> None:
-    import torch
-    from safetensors.torch import save_file
+BIG = "unet/extra.safetensors"
+BIG_BYTES = 14 * 1024 * 1024  # over huggingface_hub's 10 MiB write chunk, so a killed pull leaves bytes on disk
 
-    checkpoint = tmp_path / "model.safetensors"
-    save_file({"cond_stage_model.transformer.text_model.embeddings.position_ids": torch.zeros(1)}, checkpoint)
-    result = subprocess.run(
-        [sys.executable, "-m", "sfumato", "models", "add", str(checkpoint), "--name", "One File",
-         "--data-dir", str(tmp_path / "data")],
-        capture_output=True, text=True, timeout=120,
+
+def test_pull_killed_mid_file_starts_that_file_over_and_clears_the_leftover(tmp_path: Path, tiny_folder: Path) -> None:
+    """Resumption across processes, as huggingface_hub 2.x does it: files finished before a kill
+    are kept, but the file being fetched starts over from byte 0 (no Range request): each transfer
+    goes to a temporary name unique to its process. The killed process's partial file is deleted
+    by the next pull instead of staying on disk for ever."""
+    served = tmp_path / "served"
+    shutil.copytree(tiny_folder, served)
+    (served / BIG).write_bytes(os.urandom(BIG_BYTES))
+    hub = FakeHub({REPO: served}, slow=BIG, slow_after=12 * 1024 * 1024, slow_bytes_per_s=256 * 1024)
+    url = hub.start()
+    data_dir = tmp_path / "data"
+    entry = _hub_entry(data_dir)
+    target = entry.weights_dir(data_dir / "models")
+    command = [sys.executable, "-m", "sfumato", "models", "pull", str(entry.id), "--endpoint", url]
+    try:
+        first = subprocess.Popen(
+            [*command, "--data-dir", str(data_dir)],
+            env={**os.environ, **HUB_ENV},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        partial = _wait_for_partial(target / HF_DOWNLOAD_STATE, first)
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+        assert 0 < partial.stat().st_size < BIG_BYTES  # killed mid-file, with bytes on disk
+        finished = {name for name in hub.files(REPO) if (target / name).is_file()}
+        assert finished and BIG not in finished and not entry.is_installed(data_dir / "models")
+
+        hub.slow, hub.log = None, []
+        run_cli(data_dir, "models", "pull", str(entry.id), "--endpoint", url, env=HUB_ENV)
+        # If this fails, huggingface_hub has learned to resume: update docs/models.md "Downloads".
+        assert hub.gets(BIG) == [None]
+        assert not [name for name in finished if hub.gets(name)]  # finished files are not fetched again
+        assert not partial.exists() and not list((target / HF_DOWNLOAD_STATE).rglob("*.incomplete"))
+        assert entry.is_installed(data_dir / "models")
+        for name, data in hub.files(REPO).items():
+            assert (target / name).read_bytes() == data, name
+    finally:
+        hub.stop()
+
+
+def _hub_entry(data_dir: Path) -> CatalogEntry:
+    """A `models add`-style row for REPO in the data dir's local catalog."""
+    local = local_catalog_path(data_dir)
+    entry = CatalogEntry(
+        id="3d0f4a51-9c1e-4b7a-8e2d-5f6a7b8c9d0e", name="Hub Tiny", family="sd15", sd_version="v1_5",
+        native_width=64, native_height=64, default_steps=10, default_guidance=7.0, repo=REPO,
     )  # fmt: skip
-    assert result.returncode == 2
-    assert "sd15 single-file checkpoint" in result.stderr and "diffusers folder" in result.stderr
-    assert not local_catalog_path(tmp_path / "data").exists()
+    add_local_entry(local, entry, ModelCatalog.load(None, local_file=local))
+    return entry
+
+
+def _wait_for_partial(state: Path, process: subprocess.Popen[bytes], timeout_s: float = 90) -> Path:
+    """The temporary file of a transfer in progress, once it holds bytes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the pull ended before it could be interrupted"
+        for partial in state.rglob("*.incomplete") if state.is_dir() else []:
+            with contextlib.suppress(FileNotFoundError):  # a small file's, moved into place meanwhile
+                if partial.stat().st_size > 0:
+                    return partial
+        time.sleep(0.05)
+    raise AssertionError(f"no partial download under {state} in {timeout_s}s")
+
+
+def _ldm_checkpoint(path: Path) -> Path:
+    """Sfumato Tiny's weights as one original-format (LDM) single-file checkpoint."""
+    from sfumato.engine.tiny import build_tiny_pipeline
+    from tests.support.single_file import write_ldm_checkpoint
+
+    return write_ldm_checkpoint(build_tiny_pipeline(), path)
+
+
+def test_single_file_checkpoint_is_added_and_generates(tmp_path: Path, tiny_folder: Path) -> None:
+    import io
+    import shutil
+    import tomllib
+
+    import httpx
+    import numpy as np
+    from PIL import Image
+
+    checkpoint = _ldm_checkpoint(tmp_path / "tiny-ldm.safetensors")
+    # Configs, scheduler and tokenizer only: every weight of the added model must come from the file.
+    config = Path(shutil.copytree(tiny_folder, tmp_path / "config", ignore=shutil.ignore_patterns("*.safetensors")))
+    data_dir = tmp_path / "data"
+    folder_id = _add(data_dir, str(tiny_folder), "--name", "Folder")
+    file_id = _add(data_dir, str(checkpoint), "--name", "One File", "--config", str(config))
+    # Without --config, an installed model of the checkpoint's family lends its configs (here: the folder).
+    picked_id = _add(data_dir, str(checkpoint), "--name", "Picked Config")
+    rows = {row["id"]: row for row in tomllib.loads(local_catalog_path(data_dir).read_text())["model"]}
+    assert (rows[file_id]["file"], rows[file_id]["config"]) == (str(checkpoint), str(config))
+    assert (rows[file_id]["family"], rows[file_id]["native_width"], "path" in rows[file_id]) == ("sd15", 64, False)
+    assert rows[picked_id]["config"] == str(tiny_folder.resolve())
+
+    server = Server(data_dir)
+    server.start()
+    try:
+        with server.http(server.create_key("operator")["apiKey"]) as client:
+            pictures = []
+            for model_id in (file_id, folder_id):
+                created = client.post("/generations", json=_wire(tiny_request(model_id=model_id, seed=42)))
+                assert created.status_code == 200, created.text
+                body = wait_for_generation(client, created.json()["sdGenerationJob"]["generationId"])
+                assert body["status"] == "COMPLETE" and body["modelId"] == model_id, body
+                image = httpx.get(body["generated_images"][0]["url"], timeout=30).content
+                pictures.append(np.asarray(Image.open(io.BytesIO(image))))
+    finally:
+        server.stop()
+    # The checkpoint holds the folder's weights, so it draws the very same pixels.
+    assert np.array_equal(pictures[0], pictures[1])
+
+
+def test_single_file_without_a_usable_config_is_refused_with_the_way_forward(tmp_path: Path) -> None:
+    import os
+
+    from sfumato.engine.tiny_families import ensure_tiny_family_model
+
+    checkpoint = _ldm_checkpoint(tmp_path / "model.safetensors")
+    data_dir = tmp_path / "data"
+    sdxl_folder = ensure_tiny_family_model("sdxl", tmp_path / "sdxl")
+    for extra, message in [
+        # No --config and no sd15 model installed (the built-in tiny model is not a real SD 1.5).
+        ((), "no sd15 model is installed (e.g. `sfumato models pull v1_5`): pass --config DIR"),
+        (("--config", str(tmp_path)), "is not a diffusers folder"),
+        (("--config", str(sdxl_folder)), f"the checkpoint is sd15 but --config {sdxl_folder} is sdxl"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-m", "sfumato", "models", "add", str(checkpoint), "--name", "One File", *extra,
+             "--data-dir", str(data_dir)],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "1000"},  # no wrapping
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr, result.stderr
+    assert not local_catalog_path(data_dir).exists()

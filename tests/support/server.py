@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 from leonardo_ai_sdk import LeonardoAiSDK
 
+from tests.support.fake_hub import CLOSED_HUB_URL
+
 TINY_MODEL_ID = "5f7e2a1c-0b5d-4c3e-9a8f-1d2e3f4a5b6c"
 TERMINAL = {"COMPLETE", "FAILED"}
 
@@ -60,7 +62,8 @@ class Server:
         self.log_path = self.data_dir / f"server-{time.monotonic_ns()}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
-        env = {**os.environ, "SFUMATO_TORCH_THREADS": "1", **self.env}
+        # The hub is a refused loopback port unless the test names one: tests never reach the real hub.
+        env = {**os.environ, "SFUMATO_TORCH_THREADS": "1", "SFUMATO_HUB_ENDPOINT": CLOSED_HUB_URL, **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sfumato", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
             stdout=log,

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sfumato.domain.generation import GenerationPlan
 from sfumato.domain.status import JobState, transition
 from sfumato.engine.catalog import ModelCatalog
+from sfumato.engine.downloads import WeightsFetcher
+from sfumato.engine.loaders import ModelSource
 from sfumato.engine.renderer import Renderer
 from sfumato.engine.types import StepCallback
 from sfumato.storage.blobs import BlobStore
@@ -66,6 +68,8 @@ class JobContext:
     # Completion webhooks: the absolute base of image URLs in the body, and a nudge for the deliverer.
     files_base_url: str = "http://127.0.0.1:8000"
     on_webhook: Callable[[], None] | None = None
+    # Fetches a model's absent weights before its first render; None: absent weights fail the job.
+    weights: WeightsFetcher | None = None
 
 
 def image_file_stem(model_name: str, prompt: str, index: int) -> str:
@@ -91,12 +95,9 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, c
 
     try:
         entry = ctx.catalog.resolve_key(plan.catalog_key)
-        images = ctx.renderer.render(
-            entry.weights_dir(ctx.models_dir),
-            plan.render_request(),
-            on_step=on_step,
-            family=entry.family,
-        )
+        if ctx.weights is not None:  # absent weights are downloaded first; the generation stays PENDING
+            ctx.weights.ensure(entry, heartbeat=_heartbeat(on_step, plan.num_inference_steps))
+        images = ctx.renderer.render(ModelSource.from_entry(entry, ctx.models_dir), plan.render_request(), on_step)
     except LeaseLost:
         log.info("generation %s was deleted or taken over while running; dropped", generation_id)
         return
@@ -126,6 +127,14 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, c
         keys.append(key)
     if not _finish(ctx, job_id, JobState.DONE, reason=None, image_keys=keys):
         ctx.blobs.delete_prefix(prefix)  # deleted while running: drop the orphans
+
+
+def _heartbeat(on_step: StepCallback | None, steps: int) -> Callable[[], None] | None:
+    """While weights download, report step 0 now and then: the worker's step callback renews the
+    lease and raises when the job was deleted or the worker is stopping."""
+    if on_step is None:
+        return None
+    return lambda: on_step(0, steps)
 
 
 def fail_job(ctx: JobContext, job_id: str, reason: str) -> bool:

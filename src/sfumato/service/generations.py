@@ -16,6 +16,7 @@ from sfumato.domain.generation import resolve
 from sfumato.domain.pricing import PriceModel
 from sfumato.domain.status import GenerationStatus
 from sfumato.engine.catalog import ModelCatalog
+from sfumato.engine.downloads import HubAccess, unavailable_message
 from sfumato.engine.families import adapter_for
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable, TooManyRequests
 from sfumato.storage.blobs import BlobStore
@@ -58,6 +59,8 @@ class GenerationService:
     rate_per_minute: int = 100
     # Told the id of each deleted generation, so an in-process worker can stop it mid-render.
     on_deleted: Callable[[str], None] = _nothing_deleted
+    # Whether an absent model may be downloaded by the worker; None: never (refused at POST).
+    downloads: HubAccess | None = None
 
     def check_limits(self, key: ApiKey) -> None:
         """Refuse (429) a key past its queue cap or creation rate, counted in the database (the
@@ -90,13 +93,10 @@ class GenerationService:
                 f"{GENERATION_ARGS_PATH}.modelId",
             )
         if not model.is_installed(self.models_dir):
-            raise ModelUnavailable(
-                f"model '{model.name}' ({model.id or model.sd_version}) is served by {model.source}, "
-                "whose weights are not installed on this server. An operator can install them with "
-                f"`sfumato models pull {model.id or model.sd_version}` (needs internet), or use the "
-                "built-in Sfumato Tiny model (see GET /platformModels).",
-                f"{GENERATION_ARGS_PATH}.modelId",
-            )
+            # Accepted (PENDING, the worker downloads first) only if a download can start now.
+            refusal = unavailable_message(model, self.downloads)
+            if refusal is not None:
+                raise ModelUnavailable(refusal, f"{GENERATION_ARGS_PATH}.modelId")
         plan = resolve(request, model, self.catalog.key_of(model))
         # Family rules (a scheduler a flow-matching model cannot use, ...) are refused here, not at run time.
         adapter_for(model.family, model.name).check_request(plan.render_request())

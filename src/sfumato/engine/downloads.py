@@ -1,0 +1,201 @@
+"""Absent weights in a server process: refuse at POST what cannot be downloaded now, and give
+every job that needs a model one shared download of it.
+
+At POST, `HubAccess.refusal` says why a download cannot start (disabled in settings, the hub
+library in offline mode, or the hub not answering a quick probe); the request is then refused
+with a 400 that names the model and `sfumato models pull`. Otherwise the generation is accepted
+(PENDING) and the worker calls `WeightsFetcher.ensure` before rendering: the first job starts the
+download in a background thread and every job for that model waits on it, calling its heartbeat
+(which renews the job's lease and stops the wait when the job is deleted or the worker stops).
+The download belongs to the model, not to a job: it goes on when a waiting job goes away.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tqdm import tqdm
+
+from sfumato.config import Settings
+from sfumato.engine.catalog import CatalogEntry
+from sfumato.engine.hub import hub_endpoint, pull_model
+
+log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT_S = 2.5
+PROBE_CACHE_S = 60.0
+HEARTBEAT_S = 1.0
+PROGRESS_LOG_INTERVAL_S = 10.0
+
+
+class DownloadFailed(RuntimeError):
+    """A model's download failed; the message names the model, the hub and the cause."""
+
+
+@dataclass
+class HubAccess:
+    """Whether this process may fetch weights now; the hub probe's answer is cached a minute."""
+
+    allow_downloads: bool
+    endpoint: str
+    probe_timeout_s: float = PROBE_TIMEOUT_S
+    cache_s: float = PROBE_CACHE_S
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _probed: tuple[float, bool] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HubAccess:
+        return cls(allow_downloads=settings.allow_downloads, endpoint=hub_endpoint(settings.hub_endpoint))
+
+    def refusal(self) -> str | None:
+        """Why a download cannot start now, or None when it can."""
+        from huggingface_hub import constants
+
+        if not self.allow_downloads:
+            return "downloads are disabled on this server (setting allow_downloads)"
+        if constants.HF_HUB_OFFLINE:
+            return "the server runs with HF_HUB_OFFLINE set"
+        if not self._reachable():
+            return f"the model hub at {self.endpoint} is unreachable"
+        return None
+
+    def _reachable(self) -> bool:
+        """Any HTTP answer from the endpoint counts; one probe at a time, shared by all callers."""
+        with self._lock:
+            now = time.monotonic()
+            if self._probed is None or now - self._probed[0] >= self.cache_s:
+                try:
+                    httpx.head(self.endpoint, timeout=self.probe_timeout_s)
+                    reachable = True
+                except (httpx.HTTPError, httpx.InvalidURL) as error:
+                    log.warning("model hub %s is unreachable: %s", self.endpoint, error)
+                    reachable = False
+                self._probed = (time.monotonic(), reachable)
+            return self._probed[1]
+
+
+def unavailable_message(entry: CatalogEntry, access: HubAccess | None) -> str | None:
+    """The 400 for a request whose model is not installed, or None when it can be downloaded."""
+    named = f"model '{entry.name}' ({entry.id or entry.sd_version})"
+    if entry.repo is None:
+        return (
+            f"{named} is served by {entry.source}, which is not on this server. An operator can fix the "
+            "catalog row or add a local model with `sfumato models add`; or use the built-in Sfumato Tiny "
+            "model (see GET /platformModels)."
+        )
+    reason = "this server does not download weights" if access is None else access.refusal()
+    if reason is None:
+        return None
+    return (
+        f"{named} is served by {entry.source}, whose weights are not installed on this server, and they "
+        f"cannot be downloaded now: {reason}. An operator can install them with "
+        f"`sfumato models pull {entry.id or entry.sd_version}` (needs internet), or use the built-in "
+        "Sfumato Tiny model (see GET /platformModels)."
+    )
+
+
+@dataclass
+class WeightsFetcher:
+    """One download per model in this process (other processes wait on `pull_model`'s file lock)."""
+
+    models_dir: Path
+    access: HubAccess
+    heartbeat_s: float = HEARTBEAT_S
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _running: dict[tuple[Path, Path | None], Future[None]] = field(default_factory=dict, repr=False)
+
+    def ensure(self, entry: CatalogEntry, heartbeat: Callable[[], None] | None = None) -> None:
+        """Return once `entry` is installed, downloading it if needed; DownloadFailed if that fails.
+
+        `heartbeat` runs about every `heartbeat_s` while waiting; what it raises ends the wait
+        (not the download).
+        """
+        if entry.is_installed(self.models_dir):
+            return
+        download = self._start_or_join(entry)
+        while True:
+            try:
+                download.result(timeout=self.heartbeat_s)
+                return
+            except TimeoutError:
+                if heartbeat is not None:
+                    heartbeat()
+
+    def _start_or_join(self, entry: CatalogEntry) -> Future[None]:
+        key = (entry.weights_dir(self.models_dir), entry.unet_path(self.models_dir))
+        with self._lock:
+            running = self._running.get(key)
+            if running is not None:
+                log.info("waiting for the download of %s already running", entry.source)
+                return running
+            download: Future[None] = Future()
+            self._running[key] = download
+        # A daemon thread, not an executor: shutdown must not wait for a multi-gigabyte transfer.
+        threading.Thread(
+            target=self._download, args=(entry, key, download), name=f"sfumato-download-{key[0].name}", daemon=True
+        ).start()
+        return download
+
+    def _download(self, entry: CatalogEntry, key: tuple[Path, Path | None], download: Future[None]) -> None:
+        started = time.monotonic()
+        log.info("downloading %s from %s for %s", entry.source, self.access.endpoint, entry.name)
+        try:
+            pull_model(
+                entry,
+                self.models_dir,
+                endpoint=self.access.endpoint,
+                allow_downloads=self.access.allow_downloads,
+                only_missing=True,
+                tqdm_class=_logged_progress(entry.source),
+            )
+        except Exception as error:
+            log.exception("downloading %s failed", entry.source)
+            cause = " ".join(str(error).split())  # huggingface_hub's messages span lines; a failureReason is one
+            failure = DownloadFailed(
+                f"downloading {entry.source} from {self.access.endpoint}: {type(error).__name__}: {cause}"
+            )
+            self._settle(key, download, failure)
+            return
+        log.info("downloaded %s in %.1f s", entry.source, time.monotonic() - started)
+        self._settle(key, download, None)
+
+    def _settle(self, key: tuple[Path, Path | None], download: Future[None], error: Exception | None) -> None:
+        """Forget the download first, so a job arriving after a failure starts a fresh one."""
+        with self._lock:
+            self._running.pop(key, None)
+        if error is None:
+            download.set_result(None)
+        else:
+            download.set_exception(error)
+
+
+def _logged_progress(label: str) -> type[tqdm]:
+    """A tqdm class whose bars write a log line every few seconds, and once when complete,
+    instead of drawing to a terminal (a server's output is a log)."""
+
+    class LoggedProgress(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.pop("name", None)  # huggingface_hub's own bar option
+            self._logged_at = time.monotonic()  # the empty bar at the start is not worth a line
+            self._done = False
+            kwargs.update(file=io.StringIO(), disable=False)
+            super().__init__(*args, **kwargs)
+
+        def display(self, msg: str | None = None, pos: int | None = None) -> bool:
+            now = time.monotonic()
+            complete = bool(self.total) and self.n >= self.total
+            if (complete and not self._done) or (not complete and now - self._logged_at >= PROGRESS_LOG_INTERVAL_S):
+                self._logged_at, self._done = now, complete
+                log.info("downloading %s: %s", label, self)
+            return True
+
+    return LoggedProgress

@@ -1,0 +1,309 @@
+"""Absent weights: refused at POST when they cannot be downloaded (downloads off, hub unreachable),
+downloaded once by the worker while the generation stays PENDING when they can, and a model with
+a replacement UNet pulled whole. The hub is a fake on 127.0.0.1 (tests/support/fake_hub.py)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import huggingface_hub.constants
+import pytest
+
+from sfumato.engine.catalog import DIFFUSERS_MARKER, LEONARDO_DEFAULT_MODEL_ID, CatalogEntry
+from sfumato.engine.downloads import DownloadFailed, HubAccess, WeightsFetcher
+from sfumato.engine.hub import pull_model
+from sfumato.engine.tiny import ensure_tiny_model
+from sfumato.engine.tiny_families import ensure_tiny_family_model
+from tests.conftest import Server, run_cli, tiny_request, wait_for_generation
+from tests.support.fake_hub import CLOSED_HUB_URL, HUB_ENV, FakeHub
+
+TINY_REPO = "sfumato-test/tiny"
+ABSENT_REPO = "sfumato-test/absent"  # a row naming a repo the hub does not have
+HUB_TINY_ID = "3b1f8a52-7c2d-4e6f-9a0b-1c2d3e4f5a6b"
+HUB_ABSENT_ID = "4c2a9b63-8d3e-4f70-8b1c-2d3e4f5a6b7c"
+SDXL_REPO = "sfumato-test/tiny-sdxl"
+UNET_REPO = "sfumato-test/lightning"
+UNET_FILE = "sdxl_lightning_8step_unet.safetensors"
+
+
+def _row(model_id: str, name: str, repo: str) -> str:
+    return (
+        f'[[model]]\nid = "{model_id}"\nname = "{name}"\nfamily = "sd15"\nrepo = "{repo}"\nsd_version = "v1_5"\n'
+        "native_width = 64\nnative_height = 64\ndefault_steps = 10\ndefault_guidance = 7.0\n\n"
+    )
+
+
+def _sd15_entry(repo: str) -> CatalogEntry:
+    return CatalogEntry(
+        id=HUB_TINY_ID, name="Hub Tiny", family="sd15", sd_version="v1_5", native_width=64, native_height=64,
+        default_steps=10, default_guidance=7.0, repo=repo,
+    )  # fmt: skip
+
+
+def _post_default_model(server: Server) -> tuple[int, dict[str, Any], float]:
+    """POST what the SDKs send for a bare prompt (Lightning XL, not installed here), timed."""
+    with server.http(server.create_key("operator")["apiKey"]) as client:
+        started = time.monotonic()
+        response = client.post("/generations", json={"prompt": "a cat", "width": 1024, "height": 1024})
+        return response.status_code, response.json(), time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ensure_tiny_model(tmp_path_factory.mktemp("weights") / "tiny")
+
+
+@pytest.fixture
+def hub_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process downloads: whatever the test runner's environment says, the hub library is online."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+
+
+# --- refused at POST -------------------------------------------------------------------------------
+
+
+def test_absent_model_is_refused_when_downloads_are_disabled(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={**HUB_ENV, "SFUMATO_ALLOW_DOWNLOADS": "false"})
+    server.start()
+    try:
+        status, body, _ = _post_default_model(server)
+    finally:
+        server.stop()
+    assert status == 400 and body["path"].endswith(".modelId"), body
+    assert "Leonardo Lightning XL" in body["error"] and "downloads are disabled" in body["error"]
+    assert f"`sfumato models pull {LEONARDO_DEFAULT_MODEL_ID}`" in body["error"]
+
+
+def test_absent_model_is_refused_at_once_when_the_hub_is_unreachable(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={**HUB_ENV, "SFUMATO_HUB_ENDPOINT": CLOSED_HUB_URL})
+    server.start()
+    try:
+        status, body, elapsed_s = _post_default_model(server)
+    finally:
+        server.stop()
+    assert status == 400, body
+    assert f"the model hub at {CLOSED_HUB_URL} is unreachable" in body["error"]
+    assert (
+        "Leonardo Lightning XL" in body["error"] and f"sfumato models pull {LEONARDO_DEFAULT_MODEL_ID}" in body["error"]
+    )
+    assert elapsed_s < 2.0  # a refused connection is answered at once, not after the probe's timeout
+
+
+def test_hub_probe_is_bounded_and_its_answer_cached(hub_online: None) -> None:
+    """A hub that accepts connections but never answers costs one probe timeout, then nothing."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        access = HubAccess(
+            allow_downloads=True, endpoint=f"http://127.0.0.1:{silent.getsockname()[1]}", probe_timeout_s=0.5
+        )
+        started = time.monotonic()
+        assert "is unreachable" in (access.refusal() or "")
+        first_s = time.monotonic() - started
+        started = time.monotonic()
+        assert "is unreachable" in (access.refusal() or "")
+        cached_s = time.monotonic() - started
+    assert 0.4 < first_s < 2.0 and cached_s < 0.05, (first_s, cached_s)
+
+
+def test_probe_is_skipped_when_downloads_are_disabled_or_the_library_is_offline(
+    tiny_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = FakeHub({TINY_REPO: tiny_folder})
+    url = hub.start()
+    try:
+        assert "disabled" in (HubAccess(allow_downloads=False, endpoint=url).refusal() or "")
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+        assert "HF_HUB_OFFLINE" in (HubAccess(allow_downloads=True, endpoint=url).refusal() or "")
+        assert hub.log == []
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+        assert HubAccess(allow_downloads=True, endpoint=url).refusal() is None
+        assert len(hub.log) == 1
+    finally:
+        hub.stop()
+
+
+# --- downloaded by the worker ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def online(tiny_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, FakeHub, str]]:
+    """A server with two worker threads, whose hub is the fake, and two hub rows in its catalog."""
+    root = tmp_path_factory.mktemp("online")
+    hub = FakeHub({TINY_REPO: tiny_folder}, delay_s=1.0)  # slow enough for two jobs to meet in one download
+    url = hub.start()
+    catalog = root / "catalog.toml"
+    catalog.write_text(_row(HUB_TINY_ID, "Hub Tiny", TINY_REPO) + _row(HUB_ABSENT_ID, "Hub Absent", ABSENT_REPO))
+    env = {
+        **HUB_ENV, "SFUMATO_HUB_ENDPOINT": url, "SFUMATO_CATALOG_FILE": str(catalog),
+        "SFUMATO_WORKER_THREADS": "2", "SFUMATO_JOB_MAX_ATTEMPTS": "2",
+    }  # fmt: skip
+    server = Server(root / "data", env=env)
+    server.start()
+    yield server, hub, url
+    server.stop()
+    hub.stop()
+
+
+def test_first_requests_download_once_while_pending(online: tuple[Server, FakeHub, str], tiny_folder: Path) -> None:
+    server, hub, _url = online
+    with server.http(server.create_key("alice")["apiKey"]) as client:
+        ids = []
+        for _ in range(2):
+            created = client.post("/generations", json=_wire(tiny_request(model_id=HUB_TINY_ID)))
+            assert created.status_code == 200, created.text
+            ids.append(created.json()["sdGenerationJob"]["generationId"])
+        # On the wire a downloading generation is PENDING, as any queued or rendering one.
+        assert client.get(f"/generations/{ids[0]}").json()["generations_by_pk"]["status"] == "PENDING"
+        bodies = [wait_for_generation(client, generation_id) for generation_id in ids]
+    for body in bodies:
+        assert body["status"] == "COMPLETE" and len(body["generated_images"]) == 1, body
+    fetched = Counter(path for method, path, _ in hub.log if method == "GET" and path.startswith(f"/{TINY_REPO}/"))
+    served = {name for name in FakeHub({TINY_REPO: tiny_folder}).files(TINY_REPO)}
+    assert {path.rsplit("/resolve/", 1)[1].split("/", 1)[1] for path in fetched} == served
+    assert set(fetched.values()) == {1}, fetched  # each file once, for both generations
+    assert server.log_path is not None
+    assert f"waiting for the download of {TINY_REPO} already running" in server.log_path.read_text()
+
+
+def test_failed_download_fails_the_generation_with_the_reason(online: tuple[Server, FakeHub, str]) -> None:
+    server, hub, url = online
+    with server.http(server.create_key("bob")["apiKey"]) as client:
+        created = client.post("/generations", json=_wire(tiny_request(model_id=HUB_ABSENT_ID)))
+        assert created.status_code == 200, created.text  # the hub answers: accepted, the worker tries
+        body = wait_for_generation(client, created.json()["sdGenerationJob"]["generationId"])
+    assert body["status"] == "FAILED"
+    assert body["failureReason"].startswith(f"DownloadFailed: downloading {ABSENT_REPO} from {url}: "), body
+    assert "RepositoryNotFoundError" in body["failureReason"]
+    attempts = [path for method, path, _ in hub.log if path.startswith(f"/api/models/{ABSENT_REPO}")]
+    assert len(attempts) == 2, attempts  # SFUMATO_JOB_MAX_ATTEMPTS=2: retried once, then FAILED
+
+
+def test_a_waiting_job_can_leave_and_the_download_goes_on(tiny_folder: Path, tmp_path: Path, hub_online: None) -> None:
+    """The heartbeat runs while a job waits; what it raises (a DELETE, a shutdown) ends that wait
+    only: the download finishes and the next job finds the weights installed."""
+    hub = FakeHub({TINY_REPO: tiny_folder}, delay_s=0.5)
+    url = hub.start()
+    try:
+        fetcher = WeightsFetcher(tmp_path, HubAccess(allow_downloads=True, endpoint=url), heartbeat_s=0.05)
+        entry = _sd15_entry(TINY_REPO)
+        beats: list[float] = []
+
+        def leave_on_third_beat() -> None:
+            beats.append(time.monotonic())
+            if len(beats) == 3:
+                raise KeyboardInterrupt  # any exception: stands for the worker's LeaseLost
+
+        with pytest.raises(KeyboardInterrupt):
+            fetcher.ensure(entry, heartbeat=leave_on_third_beat)
+        assert not entry.is_installed(tmp_path)  # the download is still running
+        fetcher.ensure(entry)  # joins the same download
+        assert entry.is_installed(tmp_path) and len(beats) == 3
+        assert set(Counter(p for m, p, _ in hub.log if m == "GET" and "/resolve/" in p).values()) == {1}
+    finally:
+        hub.stop()
+
+
+def test_concurrent_ensures_share_one_download_and_a_failure_is_retried(
+    tiny_folder: Path, tmp_path: Path, hub_online: None
+) -> None:
+    hub = FakeHub({TINY_REPO: tiny_folder}, missing={"vae/config.json"})
+    url = hub.start()
+    try:
+        fetcher = WeightsFetcher(tmp_path, HubAccess(allow_downloads=True, endpoint=url))
+        entry = _sd15_entry(TINY_REPO)
+        errors: list[BaseException] = []
+
+        def job() -> None:
+            try:
+                fetcher.ensure(entry)
+            except DownloadFailed as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=job) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert len(errors) == 3 and len({id(e) for e in errors}) == 1, errors  # one download, one failure
+        assert str(errors[0]).startswith(f"downloading {TINY_REPO} from {url}: "), errors[0]
+        assert len([p for m, p, _ in hub.log if p == f"/api/models/{TINY_REPO}"]) == 1
+        hub.missing = set()
+        fetcher.ensure(entry)  # a failed download is not remembered: the next job starts a fresh one
+        assert entry.is_installed(tmp_path)
+    finally:
+        hub.stop()
+
+
+def _wire(request: dict[str, Any]) -> dict[str, Any]:
+    wire = dict(request)
+    wire["modelId"] = wire.pop("model_id")
+    wire["presetStyle"] = wire.pop("preset_style")
+    return wire
+
+
+# --- a base pipeline plus a replacement UNet file (SDXL-Lightning's shape) -------------------------
+
+
+def test_lightning_style_row_pulls_base_and_unet_file(tmp_path: Path, hub_online: None) -> None:
+    base = ensure_tiny_family_model("sdxl", tmp_path / "served" / "sdxl")
+    unets = tmp_path / "served" / "lightning"
+    unets.mkdir()
+    shutil.copyfile(base / "unet" / "diffusion_pytorch_model.safetensors", unets / UNET_FILE)
+    (unets / "sdxl_lightning_4step_lora.safetensors").write_bytes(b"another variant: not ours to fetch")
+    hub = FakeHub({SDXL_REPO: base, UNET_REPO: unets}, missing={UNET_FILE})
+    url = hub.start()
+    data_dir = tmp_path / "data"
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        f'[[model]]\nid = "{HUB_TINY_ID}"\nname = "Hub Lightning"\nfamily = "sdxl-lightning"\nrepo = "{SDXL_REPO}"\n'
+        f'unet_repo = "{UNET_REPO}"\nunet_file = "{UNET_FILE}"\nsd_version = "SDXL_LIGHTNING"\n'
+        "native_width = 64\nnative_height = 64\ndefault_steps = 8\ndefault_guidance = 0.0\n"
+    )
+    entry = CatalogEntry(
+        id=HUB_TINY_ID, name="Hub Lightning", family="sdxl-lightning", sd_version="SDXL_LIGHTNING",
+        native_width=64, native_height=64, default_steps=8, default_guidance=0.0, repo=SDXL_REPO,
+        unet_repo=UNET_REPO, unet_file=UNET_FILE,
+    )  # fmt: skip
+    models_dir = data_dir / "models"
+    unet_path = entry.unet_path(models_dir)
+    assert unet_path is not None
+    try:
+        # The UNet file is fetched first: while it is missing, nothing of the base counts.
+        with pytest.raises(Exception, match=UNET_FILE):
+            pull_model(entry, models_dir, endpoint=url)
+        assert not entry.is_installed(models_dir)
+        assert not (entry.weights_dir(models_dir) / DIFFUSERS_MARKER).exists()
+
+        hub.missing, hub.log = set(), []
+        env = {**HUB_ENV, "SFUMATO_CATALOG_FILE": str(catalog), "SFUMATO_HUB_ENDPOINT": url}
+        run_cli(data_dir, "models", "pull", HUB_TINY_ID, env=env)
+        assert entry.is_installed(models_dir)
+        assert unet_path.read_bytes() == (unets / UNET_FILE).read_bytes()
+        for name, data in hub.files(SDXL_REPO).items():
+            assert (entry.weights_dir(models_dir) / name).read_bytes() == data, name
+        assert hub.gets(UNET_FILE) == [None] and hub.gets("sdxl_lightning_4step_lora.safetensors") == []
+
+        # A server filling a gap fetches only what is missing: here the UNet file, not the base.
+        unet_path.unlink()
+        hub.log = []
+        pull_model(entry, models_dir, endpoint=url, only_missing=True)
+        assert entry.is_installed(models_dir)
+        gets = [path for method, path, _ in hub.log if method == "GET"]
+        assert len(gets) == 1 and gets[0].startswith(f"/{UNET_REPO}/resolve/") and gets[0].endswith(UNET_FILE), gets
+
+        # A re-pull whose UNet file fails leaves the base, which other rows may share, installed.
+        unet_path.unlink()
+        hub.missing = {UNET_FILE}
+        with pytest.raises(Exception, match=UNET_FILE):
+            pull_model(entry, models_dir, endpoint=url)
+        assert (entry.weights_dir(models_dir) / DIFFUSERS_MARKER).is_file() and not entry.is_installed(models_dir)
+    finally:
+        hub.stop()
