@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         description="Weights dtype; auto: bfloat16 on CUDA (else float16), float16 on MPS, float32 on CPU.",
     )
     memory_plan: Literal["auto", "none", "model_offload", "sequential_offload"] = Field(
-        "auto", description='auto picks from free accelerator memory; see docs/models.md "Memory plans".'
+        "auto", description='auto picks from free accelerator memory; see docs/performance.md "Memory plans".'
     )
     vae_tiling: Literal["auto", "on", "off"] = Field(
         "auto", description="VAE slicing+tiling for big images on small GPUs; auto turns it on with offload plans."

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sfumato.config import Settings
 from sfumato.domain.pricing import PriceModel
 from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog, load_catalog
+from sfumato.engine.downloads import HubAccess, WeightsFetcher
 from sfumato.engine.library_noise import quiet_ml_libraries
 from sfumato.engine.optimize import EngineOptions
 from sfumato.engine.renderer import Renderer
@@ -68,6 +69,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             timeout_s=settings.webhook_timeout_s,
         )
     worker: LocalWorker | None = None
+    hub_access = HubAccess.from_settings(settings)  # absent models: refused at POST or fetched by the worker
     if with_worker and settings.worker_threads > 0:
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
@@ -83,6 +85,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             models_dir=settings.models_dir,
             files_base_url=settings.files_base_url,
             on_webhook=deliverer.notify if deliverer else None,
+            weights=WeightsFetcher(settings.models_dir, hub_access),
         )
         worker = LocalWorker(
             ctx,
@@ -107,6 +110,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         queue_cap=settings.key_queue_cap,
         rate_per_minute=settings.key_rate_per_minute,
         on_deleted=worker.cancel if worker else (lambda _generation_id: None),
+        downloads=hub_access,
     )
     return Container(
         settings=settings,

@@ -40,6 +40,17 @@ def test_preset_template_wraps_prompt_and_negative() -> None:
     assert plan_for(preset_style="NONE").pipeline_prompt == "a cat"
 
 
+def test_flux_keeps_the_callers_negative_prompt_but_not_a_styles_stock_negatives() -> None:
+    """On FLUX any negative prompt costs a second transformer pass (true CFG): a style's terms are left out."""
+    flux = CATALOG.get("1dd50843-d653-4516-a8e3-f0238ee453ff")  # Flux Schnell
+    assert flux is not None and flux.family == "flux"
+    styled = resolve(GenerationRequest(prompt="a cat", preset_style="CINEMATIC"), flux, str(flux.id))
+    assert styled.pipeline_prompt != "a cat" and styled.pipeline_negative_prompt == ""
+    own = resolve(GenerationRequest(prompt="a cat", preset_style="CINEMATIC", negative_prompt="rain"), flux, "x")
+    assert own.pipeline_negative_prompt == "rain"
+    assert plan_for(preset_style="CINEMATIC").pipeline_negative_prompt != ""  # CFG models keep them
+
+
 def test_explicit_values_win() -> None:
     plan = plan_for(width=64, height=128, num_images=8, num_inference_steps=12, guidance_scale=3.5, seed=7,
                     scheduler="DDIM", alchemy=False, preset_style="NONE")  # fmt: skip

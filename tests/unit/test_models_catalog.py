@@ -86,3 +86,69 @@ def test_single_file_rows_are_installed_iff_the_file_exists(tmp_path: Path) -> N
     assert not entry.is_installed(tmp_path)  # its config folder is missing too
     (tmp_path / "cfg").mkdir()
     assert entry.is_installed(tmp_path) and entry.source == "ckpt/model.safetensors"
+
+
+# --- which repo files a pull fetches -------------------------------------------------------------
+
+SDXL_LIKE_REPO = [
+    "model_index.json",
+    "README.md",
+    "scheduler/scheduler_config.json",
+    "tokenizer/vocab.json",
+    "tokenizer/merges.txt",
+    "text_encoder/config.json",
+    "text_encoder/model.safetensors",
+    "text_encoder/model.fp16.safetensors",
+    "text_encoder/model.bin",
+    "unet/config.json",
+    "unet/diffusion_pytorch_model.safetensors",
+    "unet/diffusion_pytorch_model.fp16.safetensors",
+    "vae/config.json",
+    "vae/diffusion_pytorch_model.safetensors",  # no fp16 copy: the plain file serves a variant load too
+    "vae_1_0/diffusion_pytorch_model.fp16.safetensors",
+    "sd_xl_base_1.0.safetensors",  # the single-file copy at the root
+    "unet/diffusion_flax_model.msgpack",
+    "text_encoder/model.onnx",
+]
+
+
+def test_pull_fetches_each_weight_once_in_plain_form_by_default() -> None:
+    from sfumato.engine.hub import pipeline_files
+
+    chosen = pipeline_files(SDXL_LIKE_REPO)
+    assert "model_index.json" not in chosen  # the marker is fetched last, on its own
+    assert {"unet/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors"} <= set(chosen)
+    assert not [name for name in chosen if ".fp16." in name or name.endswith((".bin", ".msgpack", ".onnx"))]
+    assert "vae_1_0/diffusion_pytorch_model.fp16.safetensors" not in chosen  # only a variant there
+    assert {"tokenizer/vocab.json", "tokenizer/merges.txt", "unet/config.json"} <= set(chosen)
+
+
+def test_pull_of_a_variant_takes_its_files_and_plain_ones_where_it_has_none() -> None:
+    from sfumato.engine.hub import pipeline_files
+
+    chosen = set(pipeline_files(SDXL_LIKE_REPO, variant="fp16"))
+    assert {"unet/diffusion_pytorch_model.fp16.safetensors", "text_encoder/model.fp16.safetensors"} <= chosen
+    assert "unet/diffusion_pytorch_model.safetensors" not in chosen
+    assert "vae/diffusion_pytorch_model.safetensors" in chosen
+    assert "vae_1_0/diffusion_pytorch_model.fp16.safetensors" in chosen
+
+
+def test_catalog_rows_may_pin_a_revision_and_a_variant(tmp_path: Path) -> None:
+    operator = tmp_path / "catalog.toml"
+    operator.write_text(
+        '[[model]]\nid = "0f0a0000-0000-4000-8000-0000000000f1"\nname = "Pinned"\nfamily = "sdxl"\n'
+        'repo = "org/model"\nrevision = "0123abcd"\nvariant = "fp16"\nsd_version = "SDXL_1_0"\n'
+        "native_width = 1024\nnative_height = 1024\ndefault_steps = 30\ndefault_guidance = 7.0\n"
+    )
+    entry = ModelCatalog.load(operator).get("0f0a0000-0000-4000-8000-0000000000f1")
+    assert entry is not None and (entry.revision, entry.variant) == ("0123abcd", "fp16")
+
+
+def test_docs_catalog_table_matches_the_shipped_catalog() -> None:
+    """docs/models.md shows `sfumato models list --markdown`; editing catalog.toml without it fails here."""
+    from sfumato.engine.catalog import markdown_table, shipped_entries
+
+    page = (Path(__file__).parents[2] / "docs" / "models.md").read_text(encoding="utf-8")
+    table = markdown_table(shipped_entries())
+    assert table.count("\n") == len(shipped_entries()) + 2
+    assert table in page, "docs/models.md's table is stale: paste `sfumato models list --markdown` over it"

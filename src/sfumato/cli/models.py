@@ -13,20 +13,30 @@ from rich.table import Table
 
 from sfumato.cli.common import DataDir, console, load_settings
 from sfumato.engine.catalog import (
+    DIFFUSERS_MARKER,
     CatalogEditError,
     CatalogEntry,
+    ModelCatalog,
     add_local_entry,
     load_catalog,
     local_catalog_path,
+    markdown_table,
     remove_local_entry,
+    shipped_entries,
 )
 
 models_app = typer.Typer(help="The model catalog and its weights.", no_args_is_help=True)
 
 
 @models_app.command("list")
-def models_list(data_dir: DataDir = None) -> None:
+def models_list(
+    data_dir: DataDir = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="The shipped catalog as a Markdown table.")] = False,
+) -> None:
     """Every Leonardo model id this server knows, what serves it, and whether it is installed."""
+    if markdown:
+        typer.echo(markdown_table(shipped_entries()), nl=False)
+        return
     settings = load_settings(data_dir)
     catalog = load_catalog(settings)
     table = Table("modelId", "name", "family", "sdVersion", "served by", "installed")
@@ -38,10 +48,18 @@ def models_list(data_dir: DataDir = None) -> None:
 
 @models_app.command("add")
 def models_add(
-    path: Annotated[Path, typer.Argument(help="A diffusers folder (with model_index.json).")],
+    path: Annotated[Path, typer.Argument(help="A diffusers folder (with model_index.json) or a .safetensors file.")],
     name: Annotated[str, typer.Option("--name", help="Name shown by /platformModels.")],
     model_id: Annotated[str | None, typer.Option("--id", help="Leonardo-style model id (default: new uuid4).")] = None,
     description: Annotated[str, typer.Option(help="Description shown by /platformModels.")] = "",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="For a single file: a local diffusers folder of the same architecture lending its configs and "
+            "tokenizers (default: an installed catalog model of the checkpoint's family).",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Register a local model under a Leonardo model id (written to <data-dir>/catalog.local.toml)."""
@@ -52,19 +70,15 @@ def models_add(
     path = path.expanduser().resolve()
     try:
         detected = detect(path)
+        if detected.single_file:
+            config = _single_file_config(detected.family, config, catalog, settings.models_dir)
+        elif config is not None:
+            raise DetectionError("--config is for single-file checkpoints; a diffusers folder has its own configs")
+        # A single file's native size is its config folder's (the same architecture).
+        defaults = detect(config).defaults if config is not None else detected.defaults
     except DetectionError as error:
         console.print(f"[red]cannot add {path}[/red]: {error}")
         raise typer.Exit(2) from None
-    if detected.single_file:
-        # Detected, but not servable yet: the renderer loads diffusers folders only (the knobs/models
-        # work adds `from_single_file`). Refusing here beats a catalog row whose every generation fails.
-        console.print(
-            f"[red]cannot add {path}[/red]: it is a {detected.family} single-file checkpoint, and Sfumato serves "
-            "only diffusers folders for now. Convert it (e.g. diffusers' `from_single_file(...).save_pretrained(DIR)`"
-            " on a machine with its configs) and add the folder."
-        )
-        raise typer.Exit(2)
-    defaults = detected.defaults
     entry = CatalogEntry(
         id=model_id or str(uuid.uuid4()),
         name=name,
@@ -75,7 +89,9 @@ def models_add(
         native_height=defaults.native_height,
         default_steps=defaults.default_steps,
         default_guidance=defaults.default_guidance,
-        path=str(path),
+        path=None if detected.single_file else str(path),
+        file=str(path) if detected.single_file else None,
+        config=str(config) if config is not None else None,
         created_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     )
     local_file = local_catalog_path(settings.data_dir)
@@ -85,8 +101,36 @@ def models_add(
         console.print(f"[red]cannot add[/red]: {error}")
         raise typer.Exit(2) from None
     new_id = str(uuid.UUID(str(entry.id)))  # as add_local_entry wrote it
+    if config is not None:
+        console.print(f"single-file {detected.family} checkpoint; configs and tokenizers from {config}")
     console.print(f"[green]added[/green] {name} ({detected.family}) to {local_file}; restart the server to serve it")
     typer.echo(new_id)
+
+
+def _single_file_config(family: str, given: Path | None, catalog: ModelCatalog, models_dir: Path) -> Path:
+    """The diffusers folder a single-file checkpoint is loaded with: `--config`, else an installed
+    catalog model of the same family (its reference model first). Raises DetectionError if none fits."""
+    from sfumato.engine.detect import DetectionError, family_of_folder
+
+    if given is not None:
+        folder = given.expanduser().resolve()
+        if not (folder / DIFFUSERS_MARKER).is_file():
+            raise DetectionError(f"--config {folder} is not a diffusers folder (no {DIFFUSERS_MARKER})")
+        if (config_family := family_of_folder(folder)) != family:
+            raise DetectionError(f"the checkpoint is {family} but --config {folder} is {config_family}")
+        return folder
+    reference = next((e for e in catalog.fallbacks.values() if e.family == family), None)
+    candidates = [reference] if reference else []
+    candidates += [e for e in catalog.listed() if e.family == family]
+    for entry in candidates:
+        # Built-in models are tiny stand-ins, and `file`/UNet rows have no configs of their own.
+        if entry and not (entry.builtin or entry.file or entry.unet_file) and entry.is_installed(models_dir):
+            return entry.weights_dir(models_dir).resolve()
+    pull = f" (e.g. `sfumato models pull {reference.sd_version}`)" if reference else ""
+    raise DetectionError(
+        f"it is a {family} single-file checkpoint, which loads offline with the configs and tokenizers of a local "
+        f"diffusers folder of the same architecture, and no {family} model is installed{pull}: pass --config DIR"
+    )
 
 
 @models_app.command("remove")
@@ -110,11 +154,14 @@ def models_pull(
     data_dir: DataDir = None,
     revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
     endpoint: Annotated[
-        str | None, typer.Option(help="Hub URL (default: env HF_ENDPOINT, else https://huggingface.co).")
+        str | None,
+        typer.Option(
+            help="Hub URL (default: setting hub_endpoint, else env HF_ENDPOINT, else https://huggingface.co)."
+        ),
     ] = None,
 ) -> None:
     """Download a model's weights from the Hugging Face Hub (needs internet); re-run to resume."""
-    from sfumato.engine.hub import NothingToPull, pull_model
+    from sfumato.engine.hub import NothingToPull, hub_endpoint, pull_model
 
     settings = load_settings(data_dir)
     catalog = load_catalog(settings)
@@ -122,11 +169,16 @@ def models_pull(
     if entry is None:
         console.print(f"[red]unknown model {model!r}[/red]: see `sfumato models list`")
         raise typer.Exit(2)
-    console.print(f"downloading {entry.source} into {entry.weights_dir(settings.models_dir)} ...")
+    url = hub_endpoint(endpoint or settings.hub_endpoint)
+    console.print(f"downloading {entry.source} from {url} into {settings.models_dir} ...")
     try:
         # An explicit pull is the operator's consent to download, whatever the server setting says.
-        pull_model(entry, settings.models_dir, revision=revision, endpoint=endpoint, allow_downloads=True)
+        pull_model(entry, settings.models_dir, revision=revision, endpoint=url, allow_downloads=True)
     except NothingToPull as reason:
         console.print(str(reason))
         return
+    except Exception as error:  # the hub, the network or the disk: say which, and how to go on
+        console.print(f"[red]pull of {entry.name} failed[/red]: {type(error).__name__}: {error}")
+        console.print("finished files are kept: run the same command again to continue")
+        raise typer.Exit(1) from None
     console.print(f"[green]{entry.name} is installed[/green]")

@@ -148,7 +148,11 @@ def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str) -
         steps = model.default_steps
 
     negative = request.negative_prompt or ""
-    pipeline_prompt, pipeline_negative = apply_preset(preset, prompt, negative)
+    # FLUX is guidance-distilled: a negative prompt means true CFG, a second transformer pass per
+    # step. The caller's own negative prompt is worth that; a style's stock negative terms are not.
+    pipeline_prompt, pipeline_negative = apply_preset(
+        preset, prompt, negative, negative_terms=not model.family.startswith("flux")
+    )
     return GenerationPlan(
         prompt=prompt,
         negative_prompt=negative,

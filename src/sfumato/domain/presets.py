@@ -71,9 +71,15 @@ STYLE_UUID_PRESETS: dict[str, str] = {
 }
 
 
-def apply_preset(style: str | None, prompt: str, negative_prompt: str) -> tuple[str, str]:
-    """The (prompt, negative prompt) the pipeline sees for a preset style."""
+def apply_preset(
+    style: str | None, prompt: str, negative_prompt: str, *, negative_terms: bool = True
+) -> tuple[str, str]:
+    """The (prompt, negative prompt) the pipeline sees for a preset style.
+
+    `negative_terms=False` leaves the style's negative terms out (the caller's own negative
+    prompt always stays): for models where any negative prompt costs a second pass per step.
+    """
     template = PRESET_TEMPLATES.get(style or "NONE", _UNTOUCHED)
     positive = template.positive.replace("{prompt}", prompt)
-    negatives = [part for part in (negative_prompt, template.negative) if part]
+    negatives = [part for part in (negative_prompt, template.negative if negative_terms else "") if part]
     return positive, ", ".join(negatives)

@@ -52,6 +52,10 @@ class CatalogEntry:
     default_guidance: float
     description: str = ""
     repo: str | None = None
+    # Pin `repo` to a branch, tag or commit (default: main), and pick a weights variant such as
+    # "fp16" (files named `*.fp16.safetensors`: half the download, loaded with `variant=`).
+    revision: str | None = None
+    variant: str | None = None
     path: str | None = None
     builtin: str | None = None
     alchemy_steps: int | None = None
@@ -171,6 +175,20 @@ class ModelCatalog:
     def listed(self) -> list[CatalogEntry]:
         """Platform models in a stable order: featured first, then by name."""
         return sorted(self.models.values(), key=lambda e: (not e.featured, e.name))
+
+
+def markdown_table(entries: list[CatalogEntry]) -> str:
+    """The catalog as docs/models.md shows it (a test keeps that page equal to this)."""
+    lines = ["| Leonardo modelId | Name | Open model | Family | Native size |", "|---|---|---|---|---|"]
+    for entry in entries:
+        size = f"{entry.native_width}\N{MULTIPLICATION SIGN}{entry.native_height}"
+        lines.append(f"| `{entry.id}` | {entry.name} | {entry.source} | {entry.family} | {size} |")
+    return "\n".join(lines) + "\n"
+
+
+def shipped_entries() -> list[CatalogEntry]:
+    """The shipped catalog's model rows in file order (no operator or local rows)."""
+    return list(ModelCatalog.load().models.values())
 
 
 def _shipped_ids() -> set[str]:
