@@ -98,10 +98,10 @@ FLUX_TRANSFORMER: dict[str, Any] = {
     "guidance_embeds": False,  # schnell is timestep-distilled: no guidance input
     "axes_dims_rope": (16, 56, 56),
 }
-FLUX_VAE: dict[str, Any] = {
+# The SD-style VAE both models use (FLUX's with 16 latent channels), as their vae/config.json has it.
+SD_VAE_ARCHITECTURE: dict[str, Any] = {
     "in_channels": 3,
     "out_channels": 3,
-    "latent_channels": 16,
     "block_out_channels": (128, 256, 512, 512),
     "down_block_types": ("DownEncoderBlock2D",) * 4,
     "up_block_types": ("UpDecoderBlock2D",) * 4,
@@ -109,6 +109,10 @@ FLUX_VAE: dict[str, Any] = {
     "norm_num_groups": 32,
     "act_fn": "silu",
     "sample_size": 1024,
+}
+FLUX_VAE: dict[str, Any] = {
+    **SD_VAE_ARCHITECTURE,
+    "latent_channels": 16,
     "scaling_factor": 0.3611,
     "shift_factor": 0.1159,
     "use_quant_conv": False,
@@ -169,16 +173,8 @@ SDXL_UNET: dict[str, Any] = {
     "freq_shift": 0,
 }
 SDXL_VAE: dict[str, Any] = {
-    "in_channels": 3,
-    "out_channels": 3,
+    **SD_VAE_ARCHITECTURE,
     "latent_channels": 4,
-    "block_out_channels": (128, 256, 512, 512),
-    "down_block_types": ("DownEncoderBlock2D",) * 4,
-    "up_block_types": ("UpDecoderBlock2D",) * 4,
-    "layers_per_block": 2,
-    "norm_num_groups": 32,
-    "act_fn": "silu",
-    "sample_size": 1024,
     "scaling_factor": 0.13025,
     "force_upcast": True,
 }
