@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from sfumato.config import Settings
@@ -18,7 +21,25 @@ DataDir = Annotated[
 
 
 def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from env/TOML, with command-line options on top."""
+    """Settings from env/TOML, with command-line options on top; a bad value exits 2 naming it."""
     if data_dir is not None:
         overrides["data_dir"] = data_dir
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "SFUMATO_" + "_".join(str(part) for part in problem["loc"]).upper()
+            console.print(f"[red]invalid setting {name}[/red]: {problem['msg']}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def refusing_engine_settings() -> Iterator[None]:
+    """Turn an engine setting this machine cannot honour into one clear line and exit 2."""
+    from sfumato.engine.optimize import EngineConfigError
+
+    try:
+        yield
+    except EngineConfigError as error:
+        console.print(f"[red]cannot start the engine[/red]: {error}")
+        raise typer.Exit(2) from None

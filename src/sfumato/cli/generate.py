@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sfumato.cli.common import DataDir, console, load_settings
+from sfumato.cli.common import DataDir, console, load_settings, refusing_engine_settings
 from sfumato.domain.generation import GenerationRequest, resolve
 from sfumato.engine.catalog import TINY_MODEL_ID, load_catalog
 from sfumato.errors import SfumatoError
@@ -65,10 +65,12 @@ def generate(
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(2) from None
 
+    with refusing_engine_settings():
+        options = EngineOptions.from_settings(settings)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"{entry.name}, seed {plan.seed}", total=plan.num_inference_steps)
-        images = Renderer(EngineOptions.from_settings(settings)).render(
+        images = Renderer(options).render(
             ModelSource.from_entry(entry, settings.models_dir),
             plan.render_request(),
             on_step=lambda done, total: progress.update(task, completed=done, total=total),

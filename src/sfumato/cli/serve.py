@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sfumato.cli.common import DataDir, console, load_settings
+from sfumato.cli.common import DataDir, console, load_settings, refusing_engine_settings
 
 
 def serve(
@@ -26,7 +26,8 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(data_dir, host=host, port=port)
-    fastapi_app = create_app(settings)
+    with refusing_engine_settings():
+        fastapi_app = create_app(settings)
     if dev_key:
         issued = fastapi_app.state.container.keys.create("dev", settings.default_key_concurrency)
         base = f"http://{settings.host}:{settings.port}/api/rest/v1"
