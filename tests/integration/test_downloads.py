@@ -186,6 +186,38 @@ def test_failed_download_fails_the_generation_with_the_reason(online: tuple[Serv
     assert len(attempts) == 2, attempts  # SFUMATO_JOB_MAX_ATTEMPTS=2: retried once, then FAILED
 
 
+def test_a_download_does_not_hold_the_only_worker_thread(tiny_folder: Path, tmp_path: Path) -> None:
+    """With one worker thread, a generation of another (installed) model completes while a slow
+    download runs: the downloading job is parked in the queue, not waited on by the thread."""
+    hub = FakeHub({TINY_REPO: tiny_folder}, delay_s=1.5)  # ~1.5 s per file: the download takes a while
+    url = hub.start()
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(_row(HUB_TINY_ID, "Hub Tiny", TINY_REPO))
+    env = {**HUB_ENV, "SFUMATO_HUB_ENDPOINT": url, "SFUMATO_CATALOG_FILE": str(catalog), "SFUMATO_WORKER_THREADS": "1"}
+    server = Server(tmp_path / "data", env=env)
+    server.start()
+    try:
+        with server.http(server.create_key("carol")["apiKey"]) as client:
+            downloading = client.post("/generations", json=_wire(tiny_request(model_id=HUB_TINY_ID)))
+            assert downloading.status_code == 200, downloading.text
+            downloading_id = downloading.json()["sdGenerationJob"]["generationId"]
+            deadline = time.monotonic() + 30
+            while not [m for m, path, _ in hub.log if m == "GET" and "/resolve/" in path]:
+                assert time.monotonic() < deadline, "the download never started"
+                time.sleep(0.1)
+            other = client.post("/generations", json=_wire(tiny_request()))  # Sfumato Tiny, installed
+            done = wait_for_generation(client, other.json()["sdGenerationJob"]["generationId"])
+            assert done["status"] == "COMPLETE", done
+            waiting = client.get(f"/generations/{downloading_id}").json()["generations_by_pk"]
+            assert waiting["status"] == "PENDING"  # still downloading: the tiny job did not wait for it
+            assert wait_for_generation(client, downloading_id)["status"] == "COMPLETE"
+        assert server.log_path is not None
+        assert f"while {TINY_REPO} downloads" in server.log_path.read_text()  # it was parked, then rendered
+    finally:
+        server.stop()
+        hub.stop()
+
+
 def test_a_waiting_job_can_leave_and_the_download_goes_on(tiny_folder: Path, tmp_path: Path, hub_online: None) -> None:
     """The heartbeat runs while a job waits; what it raises (a DELETE, a shutdown) ends that wait
     only: the download finishes and the next job finds the weights installed."""

@@ -4,9 +4,12 @@ every job that needs a model one shared download of it.
 At POST, `HubAccess.refusal` says why a download cannot start (disabled in settings, the hub
 library in offline mode, or the hub not answering a quick probe); the request is then refused
 with a 400 that names the model and `sfumato models pull`. Otherwise the generation is accepted
-(PENDING) and the worker calls `WeightsFetcher.ensure` before rendering: the first job starts the
-download in a background thread and every job for that model waits on it, calling its heartbeat
-(which renews the job's lease and stops the wait when the job is deleted or the worker stops).
+(PENDING). The worker that claims it calls `WeightsFetcher.start`: the first job starts the
+download in a background thread, and while it runs every job of that model is parked (back in
+the queue, not claimable for a few seconds, the run not counted as an attempt), so the worker
+thread goes on with other models' jobs. A job claimed after the download ended takes in its
+outcome (`settled`): it renders, or that attempt fails with the download's reason.
+`ensure` is the blocking form, for callers without a queue to park in.
 The download belongs to the model, not to a job: it goes on when a waiting job goes away.
 """
 
@@ -111,7 +114,8 @@ class WeightsFetcher:
     access: HubAccess
     heartbeat_s: float = HEARTBEAT_S
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _running: dict[tuple[Path, Path | None], Future[None]] = field(default_factory=dict, repr=False)
+    # Running downloads, and ended ones until a job has taken in their outcome (`settled`).
+    _downloads: dict[tuple[Path, Path | None], Future[None]] = field(default_factory=dict, repr=False)
 
     def ensure(self, entry: CatalogEntry, heartbeat: Callable[[], None] | None = None) -> None:
         """Return once `entry` is installed, downloading it if needed; DownloadFailed if that fails.
@@ -121,31 +125,47 @@ class WeightsFetcher:
         """
         if entry.is_installed(self.models_dir):
             return
-        download = self._start_or_join(entry)
-        while True:
+        download = self.start(entry)
+        while not download.done():
             try:
                 download.result(timeout=self.heartbeat_s)
-                return
             except TimeoutError:
                 if heartbeat is not None:
                     heartbeat()
+            except DownloadFailed:
+                break
+        self.settled(entry, download)
 
-    def _start_or_join(self, entry: CatalogEntry) -> Future[None]:
-        key = (entry.weights_dir(self.models_dir), entry.unet_path(self.models_dir))
+    def start(self, entry: CatalogEntry) -> Future[None]:
+        """The download of `entry`: the one running, or one that ended and nobody has looked at
+        yet (see `settled`), else a new one. Never blocks: a worker parks its job and comes back."""
+        key = self._key(entry)
         with self._lock:
-            running = self._running.get(key)
-            if running is not None:
-                log.info("waiting for the download of %s already running", entry.source)
-                return running
+            known = self._downloads.get(key)
+            if known is not None:
+                if not known.done():
+                    log.info("waiting for the download of %s already running", entry.source)
+                return known
             download: Future[None] = Future()
-            self._running[key] = download
+            self._downloads[key] = download
         # A daemon thread, not an executor: shutdown must not wait for a multi-gigabyte transfer.
         threading.Thread(
-            target=self._download, args=(entry, key, download), name=f"sfumato-download-{key[0].name}", daemon=True
+            target=self._download, args=(entry, download), name=f"sfumato-download-{key[0].name}", daemon=True
         ).start()
         return download
 
-    def _download(self, entry: CatalogEntry, key: tuple[Path, Path | None], download: Future[None]) -> None:
+    def settled(self, entry: CatalogEntry, download: Future[None]) -> None:
+        """Take in a finished download's outcome: forget it (so the next `start` after a failure
+        tries afresh) and raise DownloadFailed if it failed."""
+        with self._lock:
+            if self._downloads.get(self._key(entry)) is download:
+                del self._downloads[self._key(entry)]
+        download.result()
+
+    def _key(self, entry: CatalogEntry) -> tuple[Path, Path | None]:
+        return entry.weights_dir(self.models_dir), entry.unet_path(self.models_dir)
+
+    def _download(self, entry: CatalogEntry, download: Future[None]) -> None:
         started = time.monotonic()
         log.info("downloading %s from %s for %s", entry.source, self.access.endpoint, entry.name)
         try:
@@ -160,22 +180,11 @@ class WeightsFetcher:
         except Exception as error:
             log.exception("downloading %s failed", entry.source)
             cause = " ".join(str(error).split())  # huggingface_hub's messages span lines; a failureReason is one
-            failure = DownloadFailed(
-                f"downloading {entry.source} from {self.access.endpoint}: {type(error).__name__}: {cause}"
-            )
-            self._settle(key, download, failure)
+            where = f"downloading {entry.source} from {self.access.endpoint}"
+            download.set_exception(DownloadFailed(f"{where}: {type(error).__name__}: {cause}"))
             return
         log.info("downloaded %s in %.1f s", entry.source, time.monotonic() - started)
-        self._settle(key, download, None)
-
-    def _settle(self, key: tuple[Path, Path | None], download: Future[None], error: Exception | None) -> None:
-        """Forget the download first, so a job arriving after a failure starts a fresh one."""
-        with self._lock:
-            self._running.pop(key, None)
-        if error is None:
-            download.set_result(None)
-        else:
-            download.set_exception(error)
+        download.set_result(None)
 
 
 def _logged_progress(label: str) -> type[tqdm]:

@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from PIL import Image
@@ -26,11 +27,15 @@ from sfumato.engine.loaders import ModelSource
 from sfumato.engine.renderer import Renderer
 from sfumato.engine.types import StepCallback
 from sfumato.storage.blobs import BlobStore
-from sfumato.store.repositories import refund_attempt, renew_lease, utcnow
+from sfumato.store.repositories import park_job, refund_attempt, renew_lease, utcnow
 from sfumato.store.tables import GeneratedImage, Generation, Job
 from sfumato.webhooks.outbox import enqueue_generation_webhook
 
 log = logging.getLogger(__name__)
+
+
+# How long a job waits in the queue, uncounted, before looking again at its model's download.
+PARK_S = 3.0
 
 
 class JobInterrupted(Exception):
@@ -95,8 +100,16 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, c
 
     try:
         entry = ctx.catalog.resolve_key(plan.catalog_key)
-        if ctx.weights is not None:  # absent weights are downloaded first; the generation stays PENDING
-            ctx.weights.ensure(entry, heartbeat=_heartbeat(on_step, plan.num_inference_steps))
+        if ctx.weights is not None and not entry.is_installed(ctx.models_dir):
+            # Absent weights are downloaded first; the generation stays PENDING meanwhile.
+            download = ctx.weights.start(entry)
+            if download.done():
+                ctx.weights.settled(entry, download)  # raises DownloadFailed: this attempt fails
+            elif claim is not None:
+                _park(ctx, job_id, claim, entry.source)
+                return
+            else:  # no queue to park in: wait here
+                ctx.weights.ensure(entry, heartbeat=_heartbeat(on_step, plan.num_inference_steps))
         images = ctx.renderer.render(ModelSource.from_entry(entry, ctx.models_dir), plan.render_request(), on_step)
     except LeaseLost:
         log.info("generation %s was deleted or taken over while running; dropped", generation_id)
@@ -127,6 +140,14 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, c
         keys.append(key)
     if not _finish(ctx, job_id, JobState.DONE, reason=None, image_keys=keys):
         ctx.blobs.delete_prefix(prefix)  # deleted while running: drop the orphans
+
+
+def _park(ctx: JobContext, job_id: str, claim: Claim, waiting_for: str) -> None:
+    """Back to the queue until `PARK_S` from now, uncounted: the worker thread is free for other
+    models' jobs while this one's weights download (it checks again when next claimed)."""
+    with ctx.session_factory() as session:
+        if park_job(session, job_id, claim.owner, utcnow() + timedelta(seconds=PARK_S)):
+            log.info("job %s parked for %.0f s while %s downloads", job_id, PARK_S, waiting_for)
 
 
 def _heartbeat(on_step: StepCallback | None, steps: int) -> Callable[[], None] | None:

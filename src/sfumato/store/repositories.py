@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ScalarSelect, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sfumato.domain.keys import key_matches, lookup_prefix
@@ -102,7 +102,7 @@ def claim_next_job(session: Session, owner: str, lease_s: float, default_concurr
     concurrency = func.coalesce(ApiKey.concurrency, default_concurrency)
     queued = (
         select(Job.api_key_id.label("key_id"), func.min(Job.created_at).label("oldest"))
-        .where(Job.state == JobState.QUEUED)
+        .where(Job.state == JobState.QUEUED, _claimable_now(utcnow()))
         .group_by(Job.api_key_id)
         .subquery()
     )
@@ -135,13 +135,16 @@ def _claim_for_key(session: Session, key_id: str | None, limit: int, owner: str,
     of_key = Job.api_key_id.is_(None) if key_id is None else Job.api_key_id == key_id
     if key_id is not None:
         session.execute(select(ApiKey.id).where(ApiKey.id == key_id).with_for_update())
+    now = utcnow()
     job_id = session.scalar(
-        select(Job.id).where(Job.state == JobState.QUEUED, of_key).order_by(Job.created_at, Job.id).limit(1)
+        select(Job.id)
+        .where(Job.state == JobState.QUEUED, of_key, _claimable_now(now))
+        .order_by(Job.created_at, Job.id)
+        .limit(1)
     )
     if job_id is None:
         session.commit()
         return None
-    now = utcnow()
     conditions = [Job.id == job_id, Job.state == JobState.QUEUED]
     if key_id is not None:
         conditions.append(_running_count(key_id) < limit)
@@ -153,6 +156,7 @@ def _claim_for_key(session: Session, key_id: str | None, limit: int, owner: str,
             lease_owner=owner,
             lease_expires_at=now + timedelta(seconds=lease_s),
             attempts=Job.attempts + 1,
+            not_before=None,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -161,6 +165,32 @@ def _claim_for_key(session: Session, key_id: str | None, limit: int, owner: str,
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get(Job, job_id)
+
+
+def _claimable_now(now: datetime) -> ColumnElement[bool]:
+    """Not parked, or parked until a time that has come."""
+    return or_(Job.not_before.is_(None), Job.not_before <= now)
+
+
+def park_job(session: Session, job_id: str, owner: str, until: datetime) -> bool:
+    """Hand a RUNNING job back to the queue, not to be claimed before `until`, without counting
+    the run as an attempt (it waited on something, it did not fail). One compare-and-set on
+    "still RUNNING under `owner`"; False if the job was deleted or taken over meanwhile."""
+    parked = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.lease_owner == owner)
+        .values(
+            state=transition(JobState.RUNNING, JobState.QUEUED),
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=Job.attempts - 1,  # the claim counted one
+            not_before=until,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(parked.rowcount) == 1  # type: ignore[attr-defined]
 
 
 def renew_lease(session: Session, job_id: str, owner: str, lease_s: float) -> bool:
