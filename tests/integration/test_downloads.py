@@ -189,7 +189,7 @@ def test_failed_download_fails_the_generation_with_the_reason(online: tuple[Serv
 def test_a_download_does_not_hold_the_only_worker_thread(tiny_folder: Path, tmp_path: Path) -> None:
     """With one worker thread, a generation of another (installed) model completes while a slow
     download runs: the downloading job is parked in the queue, not waited on by the thread."""
-    hub = FakeHub({TINY_REPO: tiny_folder}, delay_s=1.5)  # ~1.5 s per file: the download takes a while
+    hub = FakeHub({TINY_REPO: tiny_folder}, delay_s=4.0)  # 4 s per file GET (8 in parallel): >= 12 s in all
     url = hub.start()
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(_row(HUB_TINY_ID, "Hub Tiny", TINY_REPO))
