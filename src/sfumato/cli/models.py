@@ -124,7 +124,7 @@ def _single_file_config(family: str, given: Path | None, catalog: ModelCatalog, 
     candidates += [e for e in catalog.listed() if e.family == family]
     for entry in candidates:
         # Built-in models are tiny stand-ins, and `file`/UNet rows have no configs of their own.
-        if entry and not (entry.builtin or entry.file or entry.unet_file) and entry.is_installed(models_dir):
+        if not (entry.builtin or entry.file or entry.unet_file) and entry.is_installed(models_dir):
             return entry.weights_dir(models_dir).resolve()
     pull = f" (e.g. `sfumato models pull {reference.sd_version}`)" if reference else ""
     raise DetectionError(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -47,28 +47,33 @@ class CacheStats:
     device_bytes: int
 
 
-def pipeline_footprint(pipe: object) -> Footprint:
-    """Sum parameter + buffer bytes of every torch module in `pipe.components`, by device.
-
-    Tensors shared between components (tied weights) are counted once. Anything not on the CPU
-    counts against the accelerator, except meta tensors: in a cached pipeline they are the
-    placeholders sequential CPU offload leaves while accelerate's hooks keep the real weights in
-    host RAM, so their size counts against the host.
-    """
+def pipeline_weights(pipe: object) -> Iterator[tuple[str, torch.Tensor]]:
+    """(component name, tensor) for every parameter and buffer of each torch module in
+    `pipe.components`; tensors shared between components (tied weights) come once."""
     components = getattr(pipe, "components", None) or {}
     seen: set[int] = set()
-    host = device = 0
-    for module in components.values():
+    for name, module in components.items():
         if not isinstance(module, torch.nn.Module):
             continue
         for tensor in [*module.parameters(), *module.buffers()]:
-            if id(tensor) in seen:
-                continue
-            seen.add(id(tensor))
-            if tensor.device.type in ("cpu", "meta"):
-                host += tensor.nbytes
-            else:
-                device += tensor.nbytes
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                yield name, tensor
+
+
+def pipeline_footprint(pipe: object) -> Footprint:
+    """Sum parameter + buffer bytes of a pipeline's weights (`pipeline_weights`), by device.
+
+    Anything not on the CPU counts against the accelerator, except meta tensors: in a cached
+    pipeline they are the placeholders sequential CPU offload leaves while accelerate's hooks keep
+    the real weights in host RAM, so their size counts against the host.
+    """
+    host = device = 0
+    for _name, tensor in pipeline_weights(pipe):
+        if tensor.device.type in ("cpu", "meta"):
+            host += tensor.nbytes
+        else:
+            device += tensor.nbytes
     return Footprint(host_bytes=host, device_bytes=device)
 
 

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,14 +126,9 @@ class WeightsFetcher:
         if entry.is_installed(self.models_dir):
             return
         download = self.start(entry)
-        while not download.done():
-            try:
-                download.result(timeout=self.heartbeat_s)
-            except TimeoutError:
-                if heartbeat is not None:
-                    heartbeat()
-            except DownloadFailed:
-                break
+        while not wait([download], timeout=self.heartbeat_s).done:
+            if heartbeat is not None:
+                heartbeat()
         self.settled(entry, download)
 
     def start(self, entry: CatalogEntry) -> Future[None]:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from sfumato.engine.cache import pipeline_weights
+
 if TYPE_CHECKING:
     from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 
@@ -81,17 +83,9 @@ def choose_memory_plan(free_device_bytes: int, total_bytes: int, largest_bytes: 
 
 def measure_weights(pipe: DiffusionPipeline) -> WeightSizes:
     """Bytes of every torch module in `pipe.components`, tied tensors once, wherever they live."""
-    seen: set[int] = set()
     sizes: dict[str, int] = {}
-    for name, module in pipe.components.items():
-        if not isinstance(module, torch.nn.Module):
-            continue
-        size = 0
-        for tensor in [*module.parameters(), *module.buffers()]:
-            if id(tensor) not in seen and tensor.device.type != "meta":
-                seen.add(id(tensor))
-                size += tensor.nbytes
-        sizes[name] = size
+    for name, tensor in pipeline_weights(pipe):
+        sizes[name] = sizes.get(name, 0) + (0 if tensor.device.type == "meta" else tensor.nbytes)
     if not sizes:
         return WeightSizes(0, 0)
     largest = max(sizes, key=lambda name: sizes[name])
@@ -101,16 +95,7 @@ def measure_weights(pipe: DiffusionPipeline) -> WeightSizes:
 def resident_bytes(pipe: DiffusionPipeline, device: str) -> int:
     """Bytes of `pipe`'s weights already on `device`: memory it would reuse, not need afresh."""
     target = torch.device(device)
-    seen: set[int] = set()
-    size = 0
-    for module in pipe.components.values():
-        if not isinstance(module, torch.nn.Module):
-            continue
-        for tensor in [*module.parameters(), *module.buffers()]:
-            if id(tensor) not in seen and _same_device(tensor.device, target):
-                seen.add(id(tensor))
-                size += tensor.nbytes
-    return size
+    return sum(tensor.nbytes for _name, tensor in pipeline_weights(pipe) if _same_device(tensor.device, target))
 
 
 def resolve_memory_plan(setting: str, device: str, pipe: DiffusionPipeline, extra_bytes: int = 0) -> PlanChoice:
