@@ -29,11 +29,20 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+    database_busy_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="How long a request waits for a busy database (SQLite's write lock, a PostgreSQL row "
+        "lock, a pooled connection) before it is answered 503 with Retry-After.",
+    )
     public_url: str | None = Field(
         None, description="Base URL used in image links; default: the URL the request came in on."
     )
 
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+    body_read_timeout_s: float = Field(
+        30.0, gt=0, description="A request body that sends nothing for this long gets 408 and the connection closes."
+    )
 
     # Jobs
     worker_threads: int = Field(1, ge=0, description="In-process workers; 0 = API only, no generation.")

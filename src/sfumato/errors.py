@@ -19,6 +19,11 @@ class SfumatoError(Exception):
         self.message = message
         self.path = path
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers this answer needs besides the body (Retry-After, Connection)."""
+        return {}
+
 
 class ClientError(SfumatoError):
     """Bad input or a business rule; Leonardo answers these 400 `unexpected`."""
@@ -76,6 +81,23 @@ class PayloadTooLarge(SfumatoError):
     code = "bad-request"
 
 
+class RequestTimeout(SfumatoError):
+    """The body stopped arriving: the connection is closed after this answer, since the rest of
+    a half-sent body could not be told apart from the next request."""
+
+    status = 408
+    code = "bad-request"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}
+
+
+class UnsupportedMediaType(SfumatoError):
+    status = 415
+    code = "bad-request"
+
+
 class TooManyRequests(SfumatoError):
     """A per-key limit (queue cap or creation rate). Leonardo's 429 body is unconfirmed; Hasura
     passes an action's 4xx status on with code `unexpected`, so that is what we send.
@@ -86,6 +108,25 @@ class TooManyRequests(SfumatoError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = max(1, retry_after_s)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class ServiceUnavailable(SfumatoError):
+    """The database stayed busy (or unreachable) past its timeout: nothing was done, try again.
+    The SDKs' opt-in retries cover 503 and honour `retry_after_s`, sent as Retry-After."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class ServiceError(SfumatoError):

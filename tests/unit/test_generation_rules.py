@@ -32,6 +32,22 @@ def test_alchemy_off_uses_plain_steps_and_leonardo_preset() -> None:
     assert plan.preset_style == "LEONARDO" and plan.num_inference_steps == TINY.default_steps
 
 
+def test_a_preset_applies_without_alchemy_too() -> None:
+    """The SDKs send DYNAMIC with `alchemy: false`; an explicit style is honoured, not refused."""
+    cinematic = plan_for(alchemy=False, preset_style="CINEMATIC")
+    assert cinematic.preset_style == "CINEMATIC" and cinematic.alchemy is False
+    assert cinematic.pipeline_prompt == plan_for(alchemy=True, preset_style="CINEMATIC").pipeline_prompt
+    assert cinematic.pipeline_prompt.startswith("cinematic film still of a cat")
+    assert cinematic.num_inference_steps == TINY.default_steps  # alchemy off: plain steps still
+    sdk_default = plan_for(alchemy=False, preset_style="DYNAMIC")
+    assert sdk_default.preset_style == "DYNAMIC" and "dynamic composition" in sdk_default.pipeline_prompt
+
+
+def test_alchemy_off_allows_sizes_over_1024() -> None:
+    plan = plan_for(alchemy=False, preset_style="DYNAMIC", width=1536, height=512)
+    assert (plan.width, plan.height, plan.num_images) == (1536, 512, 4)
+
+
 def test_preset_template_wraps_prompt_and_negative() -> None:
     plan = plan_for(preset_style="CINEMATIC", negative_prompt="rain")
     assert "a cat" in plan.pipeline_prompt and plan.pipeline_prompt != "a cat"
@@ -69,8 +85,11 @@ def test_explicit_values_win() -> None:
         ({"num_images": 0, "width": 512, "height": 512}, "num_images", "Too many images"),
         ({"num_inference_steps": 9}, "num_inference_steps", "between 10 and 60"),
         ({"guidance_scale": 0.5}, "guidance_scale", "between 1 and 20"),
-        ({"seed": 10_000_000_000}, "seed", "between 0 and 9999999998"),
-        ({"alchemy": False, "preset_style": "CINEMATIC"}, "presetStyle", "only LEONARDO and NONE"),
+        ({"seed": 2**32}, "seed", "between 0 and 4294967295"),
+        ({"seed": -1}, "seed", "between 0 and 4294967295"),
+        ({"seed": 10**400}, "seed", "got 1000"),
+        ({"num_inference_steps": 10**400}, "num_inference_steps", "between 10 and 60"),
+        ({"negative_prompt": "x" * 1501}, "negative_prompt", "maximum length of 1500 characters"),
     ],
 )
 def test_rules_name_the_field(fields: dict[str, object], field: str, words: str) -> None:
@@ -86,3 +105,18 @@ def test_flux_seed_limit_is_lower() -> None:
     assert flux is not None and flux.family == "flux"
     with pytest.raises(ClientError, match="2147483637"):
         resolve(GenerationRequest(prompt="x", seed=2_147_483_638), flux, "k")
+
+
+@pytest.mark.parametrize("prompt", ["", "   ", "\u200b\u200b", "\u200d\ufeff\u2060", "\x01\x7f\t\n", "\u2028"])
+def test_a_prompt_with_nothing_visible_is_blank(prompt: str) -> None:
+    with pytest.raises(ClientError) as raised:
+        resolve(GenerationRequest(prompt=prompt), TINY, TINY_MODEL_ID)
+    assert raised.value.path.endswith(".prompt") and "must not be empty" in raised.value.message
+
+
+def test_prompt_caps_count_code_points() -> None:
+    """1500 emoji are 1500 characters (3000 UTF-16 units, 6000 UTF-8 bytes): accepted."""
+    emoji = "\U0001f98a" * 1500
+    assert resolve(GenerationRequest(prompt=emoji, negative_prompt=emoji), TINY, TINY_MODEL_ID).prompt == emoji
+    with pytest.raises(ClientError):
+        resolve(GenerationRequest(prompt=emoji + "x"), TINY, TINY_MODEL_ID)

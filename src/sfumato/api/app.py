@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sfumato import __version__
+from sfumato.api.allowed_methods import AllowedMethods
 from sfumato.api.errors import register_error_handlers
+from sfumato.api.middleware import CatchServerErrors, HeadAsGet
 from sfumato.api.routers import files, generations, health, models, users
 from sfumato.config import Settings
 from sfumato.container import Container, build_container
@@ -34,8 +36,11 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app = FastAPI(title="Sfumato", version=__version__, lifespan=lifespan, docs_url="/docs")
     app.state.container = built
     register_error_handlers(app)
-    for router in (generations.router, users.router, models.router):
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(health.router)
-    app.include_router(files.router)
+    app.add_middleware(CatchServerErrors)
+    app.add_middleware(HeadAsGet)  # added last: outermost, so a HEAD's 500 is headers-only too
+    mounted = [(generations.router, API_PREFIX), (users.router, API_PREFIX), (models.router, API_PREFIX),
+               (health.router, ""), (files.router, "")]  # fmt: skip
+    for router, prefix in mounted:
+        app.include_router(router, prefix=prefix)
+    app.state.allowed_methods = AllowedMethods(mounted)
     return app

@@ -3,15 +3,24 @@ a decoded JSON body, and UUID-checked path ids."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from sfumato.container import Container
-from sfumato.errors import DataException, PayloadTooLarge, Unauthorized, ValidationFailed
+from sfumato.errors import (
+    DataException,
+    PayloadTooLarge,
+    RequestTimeout,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from sfumato.store.tables import ApiKey
+from sfumato.wire.json_body import decode_json_body
 
 
 def get_container(request: Request) -> Container:
@@ -36,14 +45,28 @@ def current_key(request: Request, container: ContainerDep) -> ApiKey:
 KeyDep = Annotated[ApiKey, Depends(current_key)]
 
 
-async def read_limited_body(request: Request, limit: int) -> bytes:
+async def _chunks_with_idle_timeout(request: Request, idle_s: float) -> AsyncIterator[bytes]:
+    """The body's chunks; 408 when the client sends nothing for `idle_s` (a stalled body would
+    otherwise hold the connection and a worker thread forever)."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), idle_s)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise RequestTimeout(f"the request body stopped arriving (nothing for {idle_s:g} s)") from None
+        yield chunk
+
+
+async def read_limited_body(request: Request, limit: int, idle_s: float) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed `limit` bytes: by its
     Content-Length when declared, else while streaming, so it is never read whole."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body is larger than the {limit}-byte limit")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    async for chunk in _chunks_with_idle_timeout(request, idle_s):
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"request body is larger than the {limit}-byte limit")
@@ -51,14 +74,25 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _check_json_content_type(request: Request) -> None:
+    """JSON routes take `application/json` (any parameters) or `+json` types, and a body sent
+    with no Content-Type at all, as hand-written clients often do; anything else is a 415."""
+    declared = request.headers.get("content-type", "").strip()
+    if not declared:
+        return
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        shown = declared if len(declared) <= 100 else f"{declared[:100]}..."
+        raise UnsupportedMediaType(f"Content-Type must be application/json, got {shown!r}")
+
+
 async def json_body(request: Request, container: ContainerDep) -> Any:
-    raw = await read_limited_body(request, container.settings.max_body_bytes)
+    _check_json_content_type(request)
+    settings = container.settings
+    raw = await read_limited_body(request, settings.max_body_bytes, settings.body_read_timeout_s)
     if not raw.strip():
         raise ValidationFailed("the request body is empty: a JSON object is expected", "$")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValidationFailed(f"the request body is not valid JSON: {error}", "$") from None
+    return decode_json_body(raw)
 
 
 JsonBody = Annotated[Any, Depends(json_body)]

@@ -1,7 +1,7 @@
 """Every error leaves as Leonardo's body `{"error", "path", "code"}`; handlers live here.
 
-An exception that is not a `SfumatoError` is a bug: it is logged with its stack and the
-client gets Leonardo's generic 500 body, never a trace or a server path.
+An exception that is not a `SfumatoError` is a bug: `api.middleware.CatchServerErrors` logs
+it with its stack and the client gets Leonardo's generic 500 body, never a trace or a path.
 """
 
 from __future__ import annotations
@@ -10,13 +10,18 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sfumato.api.responses import LeonardoJSON
-from sfumato.errors import ClientError, SfumatoError, TooManyRequests
+from sfumato.errors import ClientError, ServiceUnavailable, SfumatoError
 from sfumato.wire.types import field_path
 
 log = logging.getLogger(__name__)
+
+# Retry-After for a busy database: its locks are held for milliseconds, so a short wait suffices.
+DATABASE_BUSY_RETRY_AFTER_S = 1
 
 
 def error_response(error: SfumatoError, headers: dict[str, str] | None = None) -> LeonardoJSON:
@@ -31,16 +36,24 @@ def _http_error(status: int, message: str, code: str) -> LeonardoJSON:
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SfumatoError)
     async def _sfumato(_request: Request, error: SfumatoError) -> LeonardoJSON:
-        if isinstance(error, TooManyRequests):
-            return error_response(error, headers={"Retry-After": str(error.retry_after_s)})
-        return error_response(error)
+        return error_response(error, headers=error.headers or None)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_busy(request: Request, error: Exception) -> LeonardoJSON:
+        # Busy past `database_busy_timeout_s` (SQLite's write lock, a row lock, the pool) or the
+        # database unreachable: an operating condition, not a bug, so a warning without a traceback.
+        cause = getattr(error, "orig", None) or error
+        log.warning("database busy or unavailable on %s %s: %s", request.method, request.url.path, cause)
+        busy = ServiceUnavailable("the database is busy; retry shortly", DATABASE_BUSY_RETRY_AFTER_S)
+        return error_response(busy, headers=busy.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> LeonardoJSON:
         if error.status_code == 404:
             return _http_error(404, "Endpoint not found", "not-found")
         if error.status_code == 405:
-            allowed = (error.headers or {}).get("Allow", "")
+            allowed = request.app.state.allowed_methods.at(request.url.path)
             response = _http_error(405, f"Allowed methods: {allowed}", "method-not-allowed")
             if allowed:
                 response.headers["Allow"] = allowed
@@ -54,8 +67,3 @@ def register_error_handlers(app: FastAPI) -> None:
         name = str(location[-1]) if location else "request"
         message = f"invalid value for {name}: {first.get('msg', 'invalid')}"
         return error_response(ClientError(message, field_path("$", location[1:])))
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, error: Exception) -> LeonardoJSON:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _http_error(500, "Service Error", "unexpected")

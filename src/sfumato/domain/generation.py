@@ -8,17 +8,20 @@ the chosen model and yields the `GenerationPlan` the worker runs.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sfumato.domain.presets import NON_ALCHEMY_PRESETS, apply_preset
+from sfumato.domain.presets import apply_preset
 from sfumato.engine.catalog import CatalogEntry
 from sfumato.engine.types import RenderRequest
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError
 
+# Both prompts: at most this many characters (Unicode code points), as Leonardo caps `prompt`.
 MAX_PROMPT_CHARS = 1500
 SIZE_MIN, SIZE_MAX, ALCHEMY_SIZE_MAX = 32, 1536, 1024
-SEED_MAX, FLUX_SEED_MAX = 9_999_999_998, 2_147_483_637
+# Seeds: 0 .. 2^32-1 (what every pipeline's generator takes), tighter for FLUX as Leonardo documents.
+SEED_MAX, FLUX_SEED_MAX = 2**32 - 1, 2_147_483_637
 DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_NUM_IMAGES = 1024, 768, 4
 DEFAULT_SCHEDULER = "EULER_DISCRETE"
 
@@ -90,8 +93,27 @@ def _fail(field: str, message: str) -> ClientError:
 
 
 def _number(value: float) -> str:
-    """7 not 7.0, and 9999999998 not 1e+10: numbers as a person writes them."""
-    return str(int(value)) if float(value).is_integer() else str(value)
+    """7 not 7.0, and 4294967295 not 4.3e+09: numbers as a person writes them (ints never go
+    through float, which overflows past 1e308)."""
+    if isinstance(value, int):
+        return str(value)
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+# Categories that draw nothing: controls, format characters (zero-width space, joiners, BOM),
+# separators, and unassigned or private code points.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+
+
+def is_blank(text: str) -> bool:
+    """True when no character of `text` is visible: a prompt of zero-width spaces is empty."""
+    return all(char.isspace() or unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in text)
+
+
+def _check_prompt(field: str, text: str) -> None:
+    if len(text) > MAX_PROMPT_CHARS:
+        label = "prompt" if field == "prompt" else "negative prompt"
+        raise _fail(field, f"Invalid {label}, maximum length of {MAX_PROMPT_CHARS} characters exceeded.")
 
 
 def _check_range(field: str, value: float | None, low: float, high: float) -> None:
@@ -102,10 +124,10 @@ def _check_range(field: str, value: float | None, low: float, high: float) -> No
 def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str) -> GenerationPlan:
     """Check Leonardo's rules and fill defaults; raises ClientError naming the field."""
     prompt = request.prompt
-    if not prompt.strip():
-        raise _fail("prompt", "prompt must not be empty")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise _fail("prompt", "Invalid prompt, maximum length of 1500 characters exceeded.")
+    if is_blank(prompt):
+        raise _fail("prompt", "prompt must not be empty (it has no visible characters)")
+    _check_prompt("prompt", prompt)
+    _check_prompt("negative_prompt", request.negative_prompt or "")
 
     alchemy = True if request.alchemy is None else request.alchemy
     width = DEFAULT_WIDTH if request.width is None else request.width
@@ -133,12 +155,8 @@ def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str) -
     seed_max = FLUX_SEED_MAX if model.family.startswith("flux") else SEED_MAX
     _check_range("seed", request.seed, 0, seed_max)
 
+    # A style applies with or without Alchemy (why: sfumato.domain.presets).
     preset = request.preset_style or ("DYNAMIC" if alchemy else "LEONARDO")
-    if not alchemy and preset not in NON_ALCHEMY_PRESETS:
-        raise _fail(
-            "presetStyle",
-            f"presetStyle {preset} needs alchemy: without alchemy only LEONARDO and NONE apply",
-        )
 
     if request.num_inference_steps is not None:
         steps = request.num_inference_steps

@@ -28,11 +28,18 @@ class LocalBlobStore:
         self.root = root.resolve()
 
     def path_for(self, key: str) -> Path:
-        """The file for a key, refusing keys that would escape the root."""
+        """The file for a key, refusing keys that would escape the root, by `..` or by a symlink
+        inside the root that points out of it (resolved first, then checked)."""
         relative = PurePosixPath(key)
         if relative.is_absolute() or ".." in relative.parts or not relative.parts:
             raise ValueError(f"invalid blob key {key!r}")
-        return self.root.joinpath(*relative.parts)
+        try:
+            path = self.root.joinpath(*relative.parts).resolve()
+        except OSError as error:  # a name too long, a symlink loop
+            raise ValueError(f"invalid blob key {key[:100]!r}: {error.strerror}") from None
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"blob key {key[:100]!r} leads out of the store")
+        return path
 
     def put(self, key: str, data: bytes) -> None:
         target = self.path_for(key)

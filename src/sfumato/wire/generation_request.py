@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from sfumato.domain.generation import GenerationRequest
 from sfumato.domain.presets import STYLE_UUID_PRESETS
@@ -25,10 +25,7 @@ from sfumato.wire.enums import (
     StrengthType,
     Transparency,
 )
-from sfumato.wire.types import Int, translate
-
-# A strict float takes JSON integers too, but never booleans or strings.
-Number = StrictFloat
+from sfumato.wire.types import Int, Number, Text, translate
 
 
 class _Strict(BaseModel):
@@ -36,7 +33,7 @@ class _Strict(BaseModel):
 
 
 class ControlnetInput(_Strict):
-    initImageId: StrictStr
+    initImageId: Text
     initImageType: InitImageType
     preprocessorId: Number
     weight: Number | None = None
@@ -45,7 +42,7 @@ class ControlnetInput(_Strict):
 
 
 class ElementInput(_Strict):
-    akUUID: StrictStr
+    akUUID: Text
     weight: Number | None = None
 
 
@@ -57,9 +54,9 @@ class UserElementInput(_Strict):
 class CreateGenerationBody(_Strict):
     """Every key of the spec's request body, plus the keys Leonardo's guides send."""
 
-    prompt: StrictStr
-    negative_prompt: StrictStr | None = None
-    modelId: StrictStr | None = None
+    prompt: Text
+    negative_prompt: Text | None = None
+    modelId: Text | None = None
     sd_version: SdVersion | None = None
     width: Int | None = None
     height: Int | None = None
@@ -69,7 +66,7 @@ class CreateGenerationBody(_Strict):
     seed: Int | None = None
     scheduler: Scheduler | None = None
     presetStyle: PresetStyle | None = None
-    styleUUID: StrictStr | None = None
+    styleUUID: Text | None = None
     alchemy: StrictBool | None = None
     public: StrictBool | None = None
     # Known, not honoured yet (see NOT_YET_SUPPORTED).
@@ -82,17 +79,17 @@ class CreateGenerationBody(_Strict):
     fantasyAvatar: StrictBool | None = None
     highContrast: StrictBool | None = None
     highResolution: StrictBool | None = None
-    imagePrompts: list[StrictStr | None] | None = None
+    imagePrompts: list[Text | None] | None = None
     imagePromptWeight: Number | None = None
-    init_generation_image_id: StrictStr | None = None
-    init_image_id: StrictStr | None = None
+    init_generation_image_id: Text | None = None
+    init_image_id: Text | None = None
     init_strength: Number | None = None
     photoReal: StrictBool | None = None
-    photoRealVersion: StrictStr | None = None
+    photoRealVersion: Text | None = None
     photoRealStrength: Number | None = None
     promptMagic: StrictBool | None = None
     promptMagicStrength: Number | None = None
-    promptMagicVersion: StrictStr | None = None
+    promptMagicVersion: Text | None = None
     tiling: StrictBool | None = None
     transparency: Transparency | None = None
     ultra: StrictBool | None = None
@@ -104,10 +101,10 @@ class CreateGenerationBody(_Strict):
     weighting: Number | None = None
     canvasRequest: StrictBool | None = None
     canvasRequestType: CanvasRequestType | None = None
-    canvasInitId: StrictStr | None = None
-    canvasMaskId: StrictStr | None = None
+    canvasInitId: Text | None = None
+    canvasMaskId: Text | None = None
     enhancePrompt: StrictBool | None = None
-    enhancePromptInstruction: StrictStr | None = None
+    enhancePromptInstruction: Text | None = None
 
 
 # Field -> the feature it asks for. Each is refused until its technique exists.

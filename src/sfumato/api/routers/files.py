@@ -16,8 +16,9 @@ router = APIRouter(tags=["files"])
 def get_file(key: str, container: ContainerDep) -> FileResponse:
     try:
         path = container.blobs.path_for(key)
-    except ValueError:
-        raise NotFound("File not found") from None
-    if not path.is_file():
+        found = path.is_file()
+    except (ValueError, OSError):  # outside the store, a name too long for the filesystem, ...
+        found = False
+    if not found:
         raise NotFound("File not found")
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=31536000"})

@@ -10,6 +10,9 @@ from sfumato.wire.generation_response import UrlFor, generation_to_wire
 
 router = APIRouter(tags=["generations"])
 
+# The largest OFFSET the databases take (a signed 64-bit integer).
+MAX_OFFSET = 2**63 - 1
+
 
 def url_for_files(request: Request, public_url: str | None) -> UrlFor:
     """Absolute image URLs on the configured public URL, else the one the client used."""
@@ -49,7 +52,7 @@ def list_generations(
     request: Request,
     key: KeyDep,
     container: ContainerDep,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(10, ge=0, le=1000),
 ) -> LeonardoJSON:
     user_id = checked_uuid(userId)
