@@ -8,6 +8,7 @@ import pytest
 
 from sfumato.errors import BadRequest, NotSupported, SfumatoError, ValidationFailed
 from sfumato.wire.generation_request import NOT_YET_SUPPORTED, CreateGenerationBody, parse_create_generation
+from sfumato.wire.json_body import decode_json_body
 
 ARGS = "$.selectionSet.sdGenerationJob.args.arg1"
 
@@ -103,3 +104,31 @@ def test_every_not_yet_supported_field_is_a_known_key_and_refused() -> None:
 )
 def test_neutral_values_are_accepted(field: str, neutral: Any) -> None:
     assert parse_create_generation({"prompt": "x", field: neutral}).prompt == "x"
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        (b"[" * 2000 + b"]" * 2000, None, "nests deeper than 32"),
+        (b'{"prompt": ' + b"[" * 40 + b"]" * 40 + b"}", None, "nests deeper than 32"),
+        (b'{"prompt": "x", "seed": ' + b"9" * 5000 + b"}", "seed", "out of range"),
+        (b'{"prompt": "x", "width": 1' + b"0" * 400 + b"}", "width", "out of range"),
+        (b'{"prompt": "x", "width": 9223372036854775808}', "width", "out of range"),
+        (b'{"prompt": "x", "guidance_scale": 1e400}', "guidance_scale", "out of range"),
+        (b'{"prompt": "x", "guidance_scale": -Infinity}', None, "-Infinity is not a JSON value"),
+        (b'{"prompt": "x\\ud800"}', "prompt", "surrogate"),
+        (b'{"prompt": "x", "negative_prompt": "\\u0000"}', "negative_prompt", "NUL"),
+        (b'{"prompt": "x", "styleUUID": "\\udfff"}', "styleUUID", "surrogate"),
+        (b'{"prompt": "\xff"}', None, "not valid UTF-8"),
+    ],
+)
+def test_hostile_json_is_refused_naming_the_field(raw: bytes, field: str | None, words: str) -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        parse_create_generation(decode_json_body(raw))
+    assert raised.value.path == (f"{ARGS}.{field}" if field else "$")
+    assert words in raised.value.message
+
+
+def test_deep_but_legal_nesting_and_big_legal_numbers_decode() -> None:
+    assert decode_json_body(b'{"a": ' * 31 + b"1" + b"}" * 31) is not None
+    assert decode_json_body(b"[" + b"9" * 64 + b"]") == [int("9" * 64)]
