@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.server import TINY_MODEL_ID, Server, run_cli, wait_for_generation
 
-__all__ = ["TINY_MODEL_ID", "Server", "run_cli", "tiny_request", "wait_for_generation"]
+__all__ = ["TINY_MODEL_ID", "Server", "run_cli", "tiny_request", "to_wire", "wait_for_generation"]
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,10 @@ def bob(server: Server) -> dict[str, Any]:
 
 
 def tiny_request(**overrides: Any) -> dict[str, Any]:
-    """A small, fast request for the built-in model, in the SDK's snake_case names."""
+    """A small, fast request for the built-in model, in the SDK's snake_case names.
+
+    No presetStyle: the SDK fills its default (DYNAMIC) as it does for every real user.
+    """
     request: dict[str, Any] = {
         "prompt": "a lighthouse at dusk",
         "model_id": TINY_MODEL_ID,
@@ -42,7 +45,15 @@ def tiny_request(**overrides: Any) -> dict[str, Any]:
         "num_images": 1,
         "num_inference_steps": 10,
         "alchemy": False,
-        "preset_style": "NONE",
     }
     request.update(overrides)
     return request
+
+
+# The SDK fields whose wire name is camelCase; the others go out in snake_case (behaviour doc §10).
+_CAMEL_ON_THE_WIRE = {"model_id": "modelId", "preset_style": "presetStyle", "photo_real": "photoReal"}
+
+
+def to_wire(request: dict[str, Any]) -> dict[str, Any]:
+    """A request in the SDK's names as a raw HTTP body: the names the SDK puts on the wire."""
+    return {_CAMEL_ON_THE_WIRE.get(name, name): value for name, value in request.items()}

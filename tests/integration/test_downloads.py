@@ -21,7 +21,7 @@ from sfumato.engine.downloads import DownloadFailed, HubAccess, WeightsFetcher
 from sfumato.engine.hub import pull_model
 from sfumato.engine.tiny import ensure_tiny_model
 from sfumato.engine.tiny_families import ensure_tiny_family_model
-from tests.conftest import Server, run_cli, tiny_request, wait_for_generation
+from tests.conftest import Server, run_cli, tiny_request, to_wire, wait_for_generation
 from tests.support.fake_hub import CLOSED_HUB_URL, HUB_ENV, FakeHub
 
 TINY_REPO = "sfumato-test/tiny"
@@ -157,7 +157,7 @@ def test_first_requests_download_once_while_pending(online: tuple[Server, FakeHu
     with server.http(server.create_key("alice")["apiKey"]) as client:
         ids = []
         for _ in range(2):
-            created = client.post("/generations", json=_wire(tiny_request(model_id=HUB_TINY_ID)))
+            created = client.post("/generations", json=to_wire(tiny_request(model_id=HUB_TINY_ID)))
             assert created.status_code == 200, created.text
             ids.append(created.json()["sdGenerationJob"]["generationId"])
         # On the wire a downloading generation is PENDING, as any queued or rendering one.
@@ -176,7 +176,7 @@ def test_first_requests_download_once_while_pending(online: tuple[Server, FakeHu
 def test_failed_download_fails_the_generation_with_the_reason(online: tuple[Server, FakeHub, str]) -> None:
     server, hub, url = online
     with server.http(server.create_key("bob")["apiKey"]) as client:
-        created = client.post("/generations", json=_wire(tiny_request(model_id=HUB_ABSENT_ID)))
+        created = client.post("/generations", json=to_wire(tiny_request(model_id=HUB_ABSENT_ID)))
         assert created.status_code == 200, created.text  # the hub answers: accepted, the worker tries
         body = wait_for_generation(client, created.json()["sdGenerationJob"]["generationId"])
     assert body["status"] == "FAILED"
@@ -198,14 +198,14 @@ def test_a_download_does_not_hold_the_only_worker_thread(tiny_folder: Path, tmp_
     server.start()
     try:
         with server.http(server.create_key("carol")["apiKey"]) as client:
-            downloading = client.post("/generations", json=_wire(tiny_request(model_id=HUB_TINY_ID)))
+            downloading = client.post("/generations", json=to_wire(tiny_request(model_id=HUB_TINY_ID)))
             assert downloading.status_code == 200, downloading.text
             downloading_id = downloading.json()["sdGenerationJob"]["generationId"]
             deadline = time.monotonic() + 30
             while not [m for m, path, _ in hub.log if m == "GET" and "/resolve/" in path]:
                 assert time.monotonic() < deadline, "the download never started"
                 time.sleep(0.1)
-            other = client.post("/generations", json=_wire(tiny_request()))  # Sfumato Tiny, installed
+            other = client.post("/generations", json=to_wire(tiny_request()))  # Sfumato Tiny, installed
             done = wait_for_generation(client, other.json()["sdGenerationJob"]["generationId"])
             assert done["status"] == "COMPLETE", done
             waiting = client.get(f"/generations/{downloading_id}").json()["generations_by_pk"]
@@ -272,13 +272,6 @@ def test_concurrent_ensures_share_one_download_and_a_failure_is_retried(
         assert entry.is_installed(tmp_path)
     finally:
         hub.stop()
-
-
-def _wire(request: dict[str, Any]) -> dict[str, Any]:
-    wire = dict(request)
-    wire["modelId"] = wire.pop("model_id")
-    wire["presetStyle"] = wire.pop("preset_style")
-    return wire
 
 
 # --- a base pipeline plus a replacement UNet file (SDXL-Lightning's shape) -------------------------

@@ -39,8 +39,6 @@ BAD_BODIES: list[tuple[str, Any, str, str, str]] = [
      "sd_generation_style"),
     ("unknown sd_version", {"prompt": "x", "sd_version": "v9"}, "validation-failed", f"{ARGS}.sd_version",
      "sd_versions"),
-    ("preset without alchemy", {**OK, "alchemy": False, "presetStyle": "ANIME"}, "unexpected",
-     f"{ARGS}.presetStyle", "needs alchemy"),
     ("prompt too long", {**OK, "prompt": "x" * 1501}, "unexpected", f"{ARGS}.prompt", "1500"),
     ("empty prompt", {**OK, "prompt": "   "}, "unexpected", f"{ARGS}.prompt", "must not be empty"),
     ("unknown modelId", {**OK, "modelId": "LEONARDO"}, "unexpected", f"{ARGS}.modelId", "not a model"),

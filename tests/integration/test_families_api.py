@@ -17,7 +17,7 @@ from PIL import Image
 
 from sfumato.engine.families import ADAPTERS
 from sfumato.engine.tiny_families import ensure_tiny_family_model, ensure_tiny_lightning_unet
-from tests.conftest import Server, tiny_request, wait_for_generation
+from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
 
 # family -> (model id, sd_version the SDKs know, tiny model folder name)
 MODELS = {
@@ -72,10 +72,7 @@ def carol(family_server: Server) -> dict[str, Any]:
 
 def wire(**overrides: Any) -> dict[str, Any]:
     """The tiny request in the wire's camelCase names, for raw HTTP posts."""
-    request = tiny_request(**overrides)
-    request["modelId"] = request.pop("model_id")
-    request["presetStyle"] = request.pop("preset_style")
-    return request
+    return to_wire(tiny_request(**overrides))
 
 
 def test_every_registered_family_is_served_here() -> None:

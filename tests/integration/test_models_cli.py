@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import huggingface_hub.constants
 import pytest
@@ -20,7 +19,7 @@ import pytest
 from sfumato.engine.catalog import CatalogEntry, ModelCatalog, add_local_entry, local_catalog_path
 from sfumato.engine.hub import HF_DOWNLOAD_STATE, pull_model
 from sfumato.engine.tiny import ensure_tiny_model
-from tests.conftest import Server, run_cli, tiny_request, wait_for_generation
+from tests.conftest import Server, run_cli, tiny_request, to_wire, wait_for_generation
 from tests.support.fake_hub import HUB_ENV, FakeHub
 
 REPO = "sfumato-test/tiny"
@@ -51,7 +50,7 @@ def test_added_folder_is_listed_and_generates(tmp_path: Path, tiny_folder: Path)
             assert (by_pk["modelWidth"], by_pk["sdVersion"], by_pk["status"]) == (64, "v1_5", "COMPLETE")
             assert client.get("/models/9b0c7d7e-1111-4222-8333-444455556666").json() == {"custom_models_by_pk": None}
             assert client.get("/models/not-a-uuid").status_code == 400
-            created = client.post("/generations", json={**_wire(tiny_request(model_id=model_id))})
+            created = client.post("/generations", json=to_wire(tiny_request(model_id=model_id)))
             assert created.status_code == 200, created.text
             job = created.json()["sdGenerationJob"]["generationId"]
             body = wait_for_generation(client, job)
@@ -60,14 +59,6 @@ def test_added_folder_is_listed_and_generates(tmp_path: Path, tiny_folder: Path)
         server.stop()
     removed = run_cli(data_dir, "models", "remove", model_id)
     assert model_id not in run_cli(data_dir, "models", "list").stdout, removed.stderr
-
-
-def _wire(request: dict[str, Any]) -> dict[str, Any]:
-    """The SDK's snake_case names as they go on the wire (modelId and presetStyle are camelCase)."""
-    wire = dict(request)
-    wire["modelId"] = wire.pop("model_id")
-    wire["presetStyle"] = wire.pop("preset_style")
-    return wire
 
 
 def test_server_reads_the_local_catalog_without_settings(tmp_path: Path, tiny_folder: Path) -> None:
@@ -248,7 +239,7 @@ def test_single_file_checkpoint_is_added_and_generates(tmp_path: Path, tiny_fold
         with server.http(server.create_key("operator")["apiKey"]) as client:
             pictures = []
             for model_id in (file_id, folder_id):
-                created = client.post("/generations", json=_wire(tiny_request(model_id=model_id, seed=42)))
+                created = client.post("/generations", json=to_wire(tiny_request(model_id=model_id, seed=42)))
                 assert created.status_code == 200, created.text
                 body = wait_for_generation(client, created.json()["sdGenerationJob"]["generationId"])
                 assert body["status"] == "COMPLETE" and body["modelId"] == model_id, body

@@ -6,87 +6,18 @@
 // Env: SFUMATO_API_URL (e.g. http://127.0.0.1:PORT/api/rest/v1), SFUMATO_API_KEY,
 //      SFUMATO_USER_ID, SFUMATO_MODEL_ID.
 
-import { HTTPClient, Leonardo } from "@leonardo-ai/sdk";
+import { check, describe, exitOnUnhandledRejection, requireEnv, sdkFor, sleep } from "./sdk_support.mjs";
 
 const POLL_TIMEOUT_MS = 120_000;
 const POLL_INTERVAL_MS = 250;
-
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`missing env ${name}`);
-    process.exit(2);
-  }
-  return value;
-}
 
 const apiUrl = requireEnv("SFUMATO_API_URL");
 const apiKey = requireEnv("SFUMATO_API_KEY");
 const userId = requireEnv("SFUMATO_USER_ID");
 const modelId = requireEnv("SFUMATO_MODEL_ID");
 
-// Remember the last exchange so a rejection can be reported with the exact bytes the server sent.
-const exchanges = [];
-const httpClient = new HTTPClient({
-  fetcher: async (input, init) => {
-    const response = await fetch(input, init);
-    const request = input instanceof Request ? input : new Request(input, init);
-    const body = await response.clone().text();
-    exchanges.push({
-      method: request.method,
-      url: request.url,
-      status: response.status,
-      contentType: response.headers.get("content-type"),
-      body,
-    });
-    if (exchanges.length > 5) exchanges.shift();
-    return response;
-  },
-});
-
-const leonardo = new Leonardo({ bearerAuth: apiKey, serverURL: apiUrl, httpClient, timeoutMs: 30_000 });
-
-class CheckFailed extends Error {}
-
-function check(condition, message, value) {
-  if (!condition) {
-    throw new CheckFailed(`${message}${value === undefined ? "" : `: ${JSON.stringify(value)}`}`);
-  }
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function report(error) {
-  console.error(`lifecycle.mjs FAILED: ${error?.name ?? "Error"}: ${error?.message ?? error}`);
-  if (typeof error?.pretty === "function") {
-    console.error(error.pretty());
-  }
-  const issues = error?.cause?.issues;
-  if (Array.isArray(issues)) {
-    console.error(`zod issues: ${JSON.stringify(issues, null, 2)}`);
-  }
-  if (error?.rawValue !== undefined) {
-    console.error(`raw value the SDK refused: ${JSON.stringify(error.rawValue)}`);
-  }
-  if (typeof error?.statusCode === "number") {
-    console.error(`HTTP ${error.statusCode} ${error.contentType ?? ""}: ${error.body ?? ""}`);
-  }
-  const last = exchanges.at(-1);
-  if (last) {
-    console.error(
-      `last exchange: ${last.method} ${last.url} -> ${last.status} (${last.contentType})\n` +
-        `raw response body: ${last.body}`,
-    );
-  }
-  if (!(error instanceof CheckFailed) && error?.stack) {
-    console.error(error.stack);
-  }
-}
-
-process.on("unhandledRejection", (error) => {
-  report(error);
-  process.exit(1);
-});
+const leonardo = sdkFor(apiUrl, apiKey);
+exitOnUnhandledRejection("lifecycle.mjs");
 
 async function main() {
   const steps = [];
@@ -100,7 +31,6 @@ async function main() {
     numImages: 1,
     numInferenceSteps: 10,
     alchemy: false,
-    presetStyle: "NONE",
   });
   check(created.statusCode === 200, "createGeneration status code", created.statusCode);
   const job = created.object?.sdGenerationJob;
@@ -201,6 +131,6 @@ try {
   await main();
   process.exit(0);
 } catch (error) {
-  report(error);
+  console.error(`lifecycle.mjs FAILED: ${describe(error)}`);
   process.exit(1);
 }

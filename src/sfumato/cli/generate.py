@@ -25,8 +25,8 @@ def generate(
     seed: Annotated[int | None, typer.Option(help="Seed; the same seed gives the same pixels.")] = None,
     scheduler: Annotated[str | None, typer.Option(help="One of Leonardo's schedulers.")] = None,
     negative_prompt: Annotated[str | None, typer.Option("--negative-prompt")] = None,
-    preset_style: Annotated[str | None, typer.Option("--preset-style", help="With alchemy: e.g. CINEMATIC.")] = None,
-    alchemy: Annotated[bool, typer.Option(help="Alchemy: preset template and quality defaults.")] = False,
+    preset_style: Annotated[str | None, typer.Option("--preset-style", help="Style, e.g. CINEMATIC.")] = None,
+    alchemy: Annotated[bool, typer.Option(help="Alchemy: quality default steps, 1024 size cap.")] = False,
     out: Annotated[Path, typer.Option(help="Directory for the PNG files.")] = Path("."),
     data_dir: DataDir = None,
 ) -> None:

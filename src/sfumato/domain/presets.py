@@ -4,6 +4,11 @@ Leonardo does not publish what a preset does inside Alchemy; in the open ecosyst
 same knob is a prompt template around the user's prompt (as Fooocus' and SDXL's style
 lists do). `{prompt}` is replaced with the user's prompt; `negative` is added to the
 negative prompt. NONE (and UNPROCESSED) leave the prompt untouched.
+
+A style applies with or without Alchemy. Leonardo documents "without Alchemy only LEONARDO or
+NONE", yet both official SDKs send `presetStyle: "DYNAMIC"` in every request, `alchemy: false`
+included: refusing would refuse the SDKs' own defaults, and ignoring an explicit style would
+drop what the user asked for. Alchemy changes only the quality defaults, the size cap and the price.
 """
 
 from __future__ import annotations
@@ -53,9 +58,6 @@ PRESET_TEMPLATES: dict[str, PresetTemplate] = {
     "STOCK_PHOTO": PresetTemplate("stock photo of {prompt}, professional, well lit", _CLEAN_NEGATIVE),
     "VIBRANT": PresetTemplate("{prompt}, vibrant, saturated colors, high energy", "dull, muted"),
 }
-
-# Presets that apply without Alchemy (Leonardo: "Without Alchemy only LEONARDO or NONE apply").
-NON_ALCHEMY_PRESETS = frozenset({"LEONARDO", "NONE"})
 
 # styleUUID values from Leonardo's Phoenix/Flux guides, mapped onto the preset they name.
 STYLE_UUID_PRESETS: dict[str, str] = {
