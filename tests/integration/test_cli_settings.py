@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.server import free_port
+
 
 def serve(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sfumato", "serve", "--data-dir", str(data_dir), "--port", "9"],
+        # A free port: `serve` binds it before it checks the engine settings.
+        [sys.executable, "-m", "sfumato", "serve", "--data-dir", str(data_dir), "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=120,

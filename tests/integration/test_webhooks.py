@@ -84,7 +84,9 @@ def wait_for_state(server: Server, delivery_id: str, state: str, timeout_s: floa
 
 
 def test_complete_generation_delivers_leonardo_envelope(hook_server: Server, receiver: Receiver) -> None:
-    key = hook_server.create_key("hook-ok", "--webhook-url", receiver.url, "--webhook-api-key", "abcd")
+    key = hook_server.create_key(
+        "hook-ok", "--allow-private-webhook", "--webhook-url", receiver.url, "--webhook-api-key", "abcd"
+    )
     assert key["webhookSecret"].startswith("whsec_")
     generation = generate(hook_server, key["apiKey"])
     assert generation["status"] == "COMPLETE"
@@ -109,7 +111,7 @@ def test_complete_generation_delivers_leonardo_envelope(hook_server: Server, rec
 
 
 def test_without_webhook_secret_header_is_absent_when_no_api_key(hook_server: Server, receiver: Receiver) -> None:
-    key = hook_server.create_key("hook-nobearer", "--webhook-url", receiver.url)
+    key = hook_server.create_key("hook-nobearer", "--allow-private-webhook", "--webhook-url", receiver.url)
     generate(hook_server, key["apiKey"])
     [request] = receiver.wait_for(1)
     assert "authorization" not in request.headers
@@ -118,7 +120,7 @@ def test_without_webhook_secret_header_is_absent_when_no_api_key(hook_server: Se
 
 def test_retries_resend_identical_bytes_until_2xx(hook_server: Server, receiver: Receiver) -> None:
     receiver.script = [503, 503, 503]
-    key = hook_server.create_key("hook-retry", "--webhook-url", receiver.url)
+    key = hook_server.create_key("hook-retry", "--allow-private-webhook", "--webhook-url", receiver.url)
     generate(hook_server, key["apiKey"])
 
     requests = receiver.wait_for(4)
@@ -132,11 +134,17 @@ def test_retries_resend_identical_bytes_until_2xx(hook_server: Server, receiver:
 
     listing = run_cli(hook_server.data_dir, "webhooks", "list", "--state", "delivered", env=hook_server.env)
     assert delivery_id in listing.stdout and "503 503 503 200" in listing.stdout
+    as_json = run_cli(hook_server.data_dir, "webhooks", "list", "--json", env=hook_server.env)
+    [listed] = [d for d in json.loads(as_json.stdout) if d["id"] == delivery_id]
+    assert (listed["state"], listed["attempts"], listed["lastStatus"]) == ("DELIVERED", 4, 200)
+    assert listed["url"] == receiver.url
+    assert [a["statusCode"] for a in listed["history"]] == [503, 503, 503, 200]
+    assert listed["generationId"] == json.loads(requests[0].body)["data"]["object"]["id"]
 
 
 def test_410_gives_up_and_manual_retry_resends(hook_server: Server, receiver: Receiver) -> None:
     receiver.script = [410]
-    key = hook_server.create_key("hook-gone", "--webhook-url", receiver.url)
+    key = hook_server.create_key("hook-gone", "--allow-private-webhook", "--webhook-url", receiver.url)
     generate(hook_server, key["apiKey"])
     [first] = receiver.wait_for(1)
     delivery_id = first.headers["webhook-id"]
@@ -154,7 +162,7 @@ def test_410_gives_up_and_manual_retry_resends(hook_server: Server, receiver: Re
 
 
 def test_failed_generation_notifies_too(hook_server: Server, receiver: Receiver) -> None:
-    key = hook_server.create_key("hook-fail", "--webhook-url", receiver.url)
+    key = hook_server.create_key("hook-fail", "--allow-private-webhook", "--webhook-url", receiver.url)
     generation = generate(hook_server, key["apiKey"], model_id=BROKEN_MODEL_ID)
     assert generation["status"] == "FAILED"
     [request] = receiver.wait_for(1)
@@ -172,7 +180,7 @@ def test_pending_deliveries_survive_a_restart(tmp_path: Path, receiver: Receiver
     receiver.default = 503
     first = Server(tmp_path, env=FAST_RETRIES)
     first.start()
-    key = first.create_key("hook-restart", "--webhook-url", receiver.url)
+    key = first.create_key("hook-restart", "--allow-private-webhook", "--webhook-url", receiver.url)
     generate(first, key["apiKey"])
     receiver.wait_for(2)  # failing, with retries scheduled
     first.stop()

@@ -29,12 +29,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`sfumato ARGS --data-dir D`; raises on a non-zero exit unless `check` is False."""
     return subprocess.run(
         [sys.executable, "-m", "sfumato", *args, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
-        check=True,
+        check=check,
         timeout=120,
         env={**os.environ, **(env or {})},
     )
@@ -96,8 +99,9 @@ class Server:
         result = run_cli(self.data_dir, "keys", "create", "--name", name, *extra, env=self.env)
         return dict(json.loads(result.stdout))
 
-    def sdk(self, api_key: str) -> LeonardoAiSDK:
-        return LeonardoAiSDK(bearer_auth=api_key, server_url=self.api_url)
+    def sdk(self, api_key: str, client: httpx.Client | None = None) -> LeonardoAiSDK:
+        """The official Python SDK; `client` lets a test see the bytes the SDK sends."""
+        return LeonardoAiSDK(bearer_auth=api_key, server_url=self.api_url, client=client)
 
     def http(self, api_key: str | None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}

@@ -17,7 +17,13 @@ from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
 from sfumato.store.tables import ApiKey, GeneratedImage, Generation
 from sfumato.webhooks.backoff import MAX_ATTEMPTS, SCHEDULE_S, retry_delay_s
 from sfumato.webhooks.signing import new_webhook_secret, sign
-from sfumato.webhooks.url_safety import UnsafeWebhookUrl, check_public_webhook_url
+from sfumato.webhooks.url_safety import (
+    MalformedWebhookUrl,
+    NonPublicWebhookUrl,
+    UnsafeWebhookUrl,
+    check_public_webhook_url,
+    check_webhook_url_form,
+)
 from sfumato.wire.webhook_envelope import generation_envelope, serialize
 
 # Property names of leonardo-webhooks.asyncapi.yml's schemas, copied verbatim.
@@ -133,6 +139,27 @@ def test_backoff_schedule_is_monotonic_reaches_a_day_and_scales() -> None:
 )
 def test_private_and_malformed_webhook_urls_are_refused(url: str) -> None:
     with pytest.raises(UnsafeWebhookUrl):
+        check_public_webhook_url(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["", "not a url", "ftp://93.184.216.34/hook", "http:///hook", "http://[::1/hook", "http://h:99999/",
+            "http://h:0/", "http://a..b/", "https://exa mple.com/", "http://h/\x00"],
+)  # fmt: skip
+def test_undeliverable_url_is_malformed_whatever_the_address_rule(url: str) -> None:
+    with pytest.raises(MalformedWebhookUrl):
+        check_webhook_url_form(url)
+    with pytest.raises(MalformedWebhookUrl):
+        check_public_webhook_url(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/h", "http://10.0.0.1/h", "http://[::1]/h", "http://169.254.169.254/h",
+            "http://localhost:8080/hook"],
+)  # fmt: skip
+def test_non_public_url_is_well_formed_but_not_public(url: str) -> None:
+    check_webhook_url_form(url)  # what --allow-private-webhook still checks
+    with pytest.raises(NonPublicWebhookUrl):
         check_public_webhook_url(url)
 
 

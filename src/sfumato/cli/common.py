@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from sfumato.config import Settings
 
@@ -18,6 +20,8 @@ console = Console(stderr=True)
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (env SFUMATO_DATA_DIR; default ./data).")
 ]
+
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print one JSON array (full ids, every column) instead.")]
 
 
 def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
@@ -33,6 +37,19 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
+def refuse(problem: str, detail: str) -> NoReturn:
+    """One clear line on stderr (`problem` in red, then what to do) and exit 2, never a traceback."""
+    console.print(f"[red]{escape(problem)}[/red]: {escape(detail)}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def print_table(table: Table) -> None:
+    """Print to stdout at least as wide as the table's natural width, so no id is ever cut or folded."""
+    out = Console()
+    natural = out.measure(table, options=out.options.update_width(100_000)).maximum
+    Console(width=max(out.width, natural)).print(table)
+
+
 @contextmanager
 def refusing_engine_settings() -> Iterator[None]:
     """Turn an engine setting this machine cannot honour into one clear line and exit 2."""
@@ -41,5 +58,4 @@ def refusing_engine_settings() -> Iterator[None]:
     try:
         yield
     except EngineConfigError as error:
-        console.print(f"[red]cannot start the engine[/red]: {error}")
-        raise typer.Exit(2) from None
+        refuse("cannot start the engine", str(error))

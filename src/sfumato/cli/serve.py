@@ -2,12 +2,55 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import socket
 from typing import Annotated
 
 import typer
 
-from sfumato.cli.common import DataDir, console, load_settings, refusing_engine_settings
+from sfumato.cli.common import DataDir, console, load_settings, refuse, refusing_engine_settings
+
+logger = logging.getLogger("sfumato.serve")
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Bind and listen on host:port before the app exists, so a busy port stops this process before
+    its worker can claim a job. Binds like asyncio's create_server, which `uvicorn.run` uses: every
+    address the host resolves to, SO_REUSEADDR (a port in TIME_WAIT is reusable), IPv6 sockets v6-only."""
+    where = _host_port(host, port)
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as error:
+        refuse(f"cannot listen on {where}", f"the host does not resolve ({error}); check --host")
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in sorted(set(infos), key=str):
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError:
+                continue  # a family this machine lacks (asyncio skips it too)
+            sockets.append(sock)
+            if os.name == "posix":  # elsewhere SO_REUSEADDR means sharing a live port
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen()  # now, not in uvicorn: with SO_REUSEADDR a second bind alone may succeed
+    except OSError as error:
+        for sock in sockets:
+            sock.close()
+        if error.errno == errno.EADDRINUSE:
+            refuse(f"{where} is already in use", "another server listens there; stop it or choose a free --port")
+        refuse(f"cannot listen on {where}", f"{error.strerror or error}; check --host and --port")
+    if not sockets:
+        refuse(f"cannot listen on {where}", "no usable address for the host; check --host")
+    return sockets
 
 
 def serve(
@@ -17,6 +60,10 @@ def serve(
     dev_key: Annotated[bool, typer.Option("--dev-key", help="Make a development key and print a curl.")] = False,
 ) -> None:
     """Serve the API under /api/rest/v1, images under /files, and /healthz."""
+    settings = load_settings(data_dir, host=host, port=port)
+    sockets = listen(settings.host, settings.port)
+    bound_port = int(sockets[0].getsockname()[1])  # the real one when --port 0
+
     import uvicorn
 
     from sfumato.engine.library_noise import quiet_ml_libraries
@@ -25,12 +72,12 @@ def serve(
     from sfumato.api.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings(data_dir, host=host, port=port)
     with refusing_engine_settings():
         fastapi_app = create_app(settings)
+    base_url = f"http://{_host_port(settings.host, bound_port)}"
     if dev_key:
         issued = fastapi_app.state.container.keys.create("dev", settings.default_key_concurrency)
-        base = f"http://{settings.host}:{settings.port}/api/rest/v1"
+        base = f"{base_url}/api/rest/v1"
         console.print(f"\n[bold]Development API key[/bold] (user 'dev'): {issued.api_key}\nTry:\n")
         print(
             f"curl -s -X POST {base}/generations -H 'Authorization: Bearer {issued.api_key}' "
@@ -39,4 +86,14 @@ def serve(
             f"\ncurl -s {base}/generations/<generationId> -H 'Authorization: Bearer {issued.api_key}'\n",
             flush=True,
         )
-    uvicorn.run(fastapi_app, host=settings.host, port=settings.port, log_level="info")
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # uvicorn says this itself only when it binds
+                logger.info("serving on %s (Press CTRL+C to quit)", base_url)
+
+    server = Server(uvicorn.Config(fastapi_app, host=settings.host, port=bound_port, log_level="info"))
+    server.run(sockets=sockets)
+    if not server.started:
+        raise typer.Exit(3)  # as uvicorn.run: the app's startup failed, and uvicorn logged why

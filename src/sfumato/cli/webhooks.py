@@ -3,13 +3,13 @@ server runs on the same data dir (the running deliverer picks a re-queued row up
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from sfumato.cli.common import DataDir, console, load_settings
+from sfumato.cli.common import DataDir, JsonOutput, console, load_settings, print_table
 from sfumato.store.db import open_store
 from sfumato.store.repositories import utcnow
 from sfumato.webhooks.outbox import DeliveryState, attempts_of, list_deliveries, requeue
@@ -23,6 +23,7 @@ def webhooks_list(
     state: Annotated[
         str | None, typer.Option("--state", help="Only this state: PENDING, DELIVERED, FAILED or GAVE_UP.")
     ] = None,
+    as_json: JsonOutput = False,
 ) -> None:
     """List deliveries with their attempts (oldest first)."""
 
@@ -31,18 +32,29 @@ def webhooks_list(
         raise typer.Exit(2)
     _, session_factory = open_store(load_settings(data_dir).sqlalchemy_url)
     table = Table("id", "generation", "state", "attempts", "last status", "next attempt", "url", "history")
+    listing = []
     with session_factory() as session:
         for row in list_deliveries(session, state):
-            history = " ".join(
-                str(a.status_code) if a.status_code is not None else "error" for a in attempts_of(session, row.id)
-            )
+            attempts = attempts_of(session, row.id)
+            history = " ".join(str(a.status_code) if a.status_code is not None else "error" for a in attempts)
+            pending = row.state == DeliveryState.PENDING
+            next_attempt = row.next_attempt_at.isoformat(timespec="seconds") if pending else ""
             table.add_row(
                 row.id, row.generation_id, row.state, str(row.attempts),
                 str(row.last_status) if row.last_status is not None else (row.last_error or ""),
-                row.next_attempt_at.isoformat(timespec="seconds") if row.state == DeliveryState.PENDING else "",
-                row.url, history,
+                next_attempt, row.url, history,
             )  # fmt: skip
-    Console(width=250).print(table)
+            listing.append({
+                "id": row.id, "generationId": row.generation_id, "state": row.state, "attempts": row.attempts,
+                "lastStatus": row.last_status, "lastError": row.last_error, "nextAttemptAt": next_attempt or None,
+                "url": row.url,
+                "history": [{"at": a.attempted_at.isoformat(timespec="seconds"), "statusCode": a.status_code,
+                             "error": a.error, "durationMs": a.duration_ms} for a in attempts],
+            })  # fmt: skip
+    if as_json:
+        print(json.dumps(listing))
+    else:
+        print_table(table)
 
 
 @webhooks_app.command("retry")

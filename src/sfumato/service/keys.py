@@ -12,6 +12,7 @@ from sfumato.domain.keys import new_key
 from sfumato.store.repositories import find_active_key, get_or_create_user, utcnow
 from sfumato.store.tables import ApiKey, User
 from sfumato.webhooks.signing import new_webhook_secret
+from sfumato.webhooks.url_safety import check_public_webhook_url, check_webhook_url_form
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,15 @@ class KeyService:
         concurrency: int,
         webhook_url: str | None = None,
         webhook_api_key: str | None = None,
+        allow_private_webhook: bool = False,
     ) -> IssuedKey:
-        """A new key for the user of that name (made if new). The secret leaves only here."""
+        """A new key for the user of that name (made if new). The secret leaves only here.
+
+        A webhook URL that can never be delivered raises MalformedWebhookUrl; one on a private,
+        loopback or link-local address raises NonPublicWebhookUrl unless `allow_private_webhook`.
+        """
+        if webhook_url is not None:
+            (check_webhook_url_form if allow_private_webhook else check_public_webhook_url)(webhook_url)
         secret = new_key()
         webhook_secret = new_webhook_secret() if webhook_url else None
         with self.session_factory() as session, session.begin():
