@@ -7,10 +7,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import torch
 
 from tests.support.server import TINY_MODEL_ID, Server, run_cli, wait_for_generation
 
 __all__ = ["TINY_MODEL_ID", "Server", "run_cli", "tiny_request", "to_wire", "wait_for_generation"]
+
+# One torch thread in the test process, as the test servers get (SFUMATO_TORCH_THREADS=1): on a
+# busy 2-core machine two threads per process contend and run several times slower.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

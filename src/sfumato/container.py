@@ -53,7 +53,7 @@ class Container:
 def build_container(settings: Settings, *, with_worker: bool) -> Container:
     """Everything a server (with_worker=True: it also generates) or a CLI command needs."""
     quiet_ml_libraries()
-    db, session_factory = open_store(settings.sqlalchemy_url)
+    db, session_factory = open_store(settings.sqlalchemy_url, settings.database_busy_timeout_s)
     catalog = load_catalog(settings)
     tiny = catalog.get(TINY_MODEL_ID)
     if tiny is not None:

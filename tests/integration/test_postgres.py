@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from sfumato.store.db import MIGRATIONS_DIR
-from tests.conftest import Server, tiny_request, wait_for_generation
+from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
+from tests.integration.test_faults import BURST_LIMITS, check_burst_limits
 
 ADMIN_URL = os.environ.get("SFUMATO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -73,3 +74,42 @@ def test_lifecycle_and_tenancy_on_postgres(tmp_path: Path, postgres_url: str) ->
         assert connection.execute(sa.text("SELECT count(*) FROM generations")).scalar() == 1
         assert connection.execute(sa.text("SELECT count(*) FROM jobs WHERE state = 'DONE'")).scalar() == 1
     engine.dispose()
+
+
+def test_limits_hold_under_a_burst_across_two_server_processes(tmp_path: Path, postgres_url: str) -> None:
+    """The per-key lock is a PostgreSQL row lock: two processes' creates for one key take turns."""
+    env = {**BURST_LIMITS, "SFUMATO_DATABASE_URL": postgres_url}
+    first, second = Server(tmp_path / "a", env=env), Server(tmp_path / "b", env=env)
+    first.start()  # one at a time: the first makes the schema
+    try:
+        second.start()
+        check_burst_limits([first, second])
+    finally:
+        second.stop()
+        first.stop()
+
+
+def test_a_key_locked_past_the_busy_timeout_answers_503_on_postgres(tmp_path: Path, postgres_url: str) -> None:
+    env = {
+        "SFUMATO_DATABASE_URL": postgres_url,
+        "SFUMATO_WORKER_THREADS": "0",
+        "SFUMATO_DATABASE_BUSY_TIMEOUT_S": "0.5",
+    }
+    server = Server(tmp_path, env=env)
+    server.start()
+    holder = sa.create_engine(postgres_url)
+    try:
+        key = server.create_key("patient")
+        request = to_wire(tiny_request())
+        with server.http(key["apiKey"]) as client, holder.connect() as connection:
+            # Another process holds the key's row lock (as a long transaction would): lock_timeout ends the wait.
+            connection.execute(sa.text("SELECT id FROM api_keys WHERE id = :id FOR UPDATE"), {"id": key["apiKeyId"]})
+            response = client.post("/generations", json=request)
+            connection.rollback()
+            assert response.status_code == 503, response.text
+            assert response.headers["Retry-After"] == "1"
+            assert list(response.json()) == ["error", "path", "code"]
+            assert client.post("/generations", json=request).status_code == 200
+    finally:
+        holder.dispose()
+        server.stop()

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Server, tiny_request, wait_for_generation
+from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
 from tests.support.models import broken_model_catalog
 from tests.support.receiver import Receiver
 
@@ -25,10 +25,7 @@ BROKEN_MODEL_ID = "0badbad0-0000-4000-8000-000000000001"
 
 def body(**overrides: Any) -> dict[str, Any]:
     """The tiny request in the wire's camelCase modelId (the SDK's snake_case is for the SDK)."""
-    request = tiny_request(**overrides)
-    request["modelId"] = request.pop("model_id")
-    request["presetStyle"] = request.pop("preset_style")
-    return request
+    return to_wire(tiny_request(**overrides))
 
 
 @contextmanager
@@ -209,7 +206,7 @@ def test_sigkilled_server_recovers_every_generation_and_notifies_once_per_body(t
     server = Server(tmp_path, env={"SFUMATO_WORKER_THREADS": "2", **fast_hooks})
     server.start()
     try:
-        key = server.create_key("crash", "--webhook-url", receiver.url)
+        key = server.create_key("crash", "--allow-private-webhook", "--webhook-url", receiver.url)
         ids = submit_and_kill_while_running(server, key["apiKey"], count=30, num_images=2)
         with read_only_db(server) as db:
             running_at_kill = sum(1 for _k, s in job_states(db) if s == "RUNNING")

@@ -21,7 +21,7 @@ import time
 import uuid
 
 from sfumato.engine.types import StepCallback
-from sfumato.jobs.runner import Claim, JobContext, JobInterrupted, LeaseLost, fail_job, run_job
+from sfumato.jobs.runner import Claim, JobContext, JobInterrupted, LeaseLost, abandon_job, fail_job, run_job
 from sfumato.store.repositories import claim_next_job, holds_job, requeue_lapsed_jobs, running_lease_owners
 
 log = logging.getLogger(__name__)
@@ -156,6 +156,14 @@ class LocalWorker:
 
         return on_step
 
+    def _abandon(self, job_id: str, error: Exception) -> None:
+        """Retry or end a job whose run broke, now; only if even that fails (the database is down)
+        is it left to the lease sweep."""
+        try:
+            abandon_job(self.ctx, job_id, self.claim, f"internal error: {type(error).__name__}")
+        except Exception:
+            log.exception("could not end job %s; the lease sweep will retry it", job_id)
+
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._maybe_sweep()
@@ -173,8 +181,9 @@ class LocalWorker:
                 self._running[job.id] = job.generation_id
             try:
                 run_job(self.ctx, job.id, on_step=self._step_guard(job.id, job.generation_id), claim=self.claim)
-            except Exception:  # run_job records a job's own failure; this is a bug or the DB
-                log.exception("running job %s failed; the lease sweep will retry it", job.id)
+            except Exception as error:  # run_job records a job's own failure; this is a bug or the DB
+                log.exception("running job %s broke outside its own failure handling", job.id)
+                self._abandon(job.id, error)
             finally:
                 with self._lock:
                     self._running.pop(job.id, None)

@@ -2,7 +2,9 @@
 
 The database is the record: images are written to the blob store first, then one
 transaction adds their rows and flips the generation to COMPLETE, so a reader sees either
-no images or all of them.
+no images or all of them. Storing is part of the attempt: a failed write (disk full, a path
+in the way) removes what was written and is retried at once like a failed render, then ends
+FAILED with the reason, so it never holds the key's slot until the lease lapses.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from PIL import Image
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sfumato.domain.generation import GenerationPlan
@@ -40,6 +43,11 @@ PARK_S = 3.0
 
 class JobInterrupted(Exception):
     """Raised from the step callback to stop a pipeline between steps (shutdown)."""
+
+
+class StoreFailed(Exception):
+    """Writing a rendered image failed. The message is what clients see as `failureReason`: the
+    error's kind and description, never the server's file path."""
 
 
 class LeaseLost(Exception):
@@ -111,6 +119,10 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, c
             else:  # no queue to park in: wait here
                 ctx.weights.ensure(entry, heartbeat=_heartbeat(on_step, plan.num_inference_steps))
         images = ctx.renderer.render(ModelSource.from_entry(entry, ctx.models_dir), plan.render_request(), on_step)
+        if claim is not None and not claim.still_held(ctx, job_id):
+            return  # a stale worker: whoever holds the job now writes the one image set
+        prefix = f"users/{user_id}/generations/{generation_id}"
+        keys = _store_images(ctx, prefix, entry.name, plan.prompt, images)
     except LeaseLost:
         log.info("generation %s was deleted or taken over while running; dropped", generation_id)
         return
@@ -122,24 +134,61 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, c
                 refund_attempt(session, job_id, claim.owner)  # a shutdown is not a failed try
         _finish(ctx, job_id, JobState.QUEUED, reason=None)
         return
+    except StoreFailed as error:
+        log.warning("generation %s: %s (attempt %d): %r", generation_id, error, attempts, error.__cause__)
+        _end_attempt(ctx, job_id, claim, attempts, str(error))
+        return
     except Exception as error:  # a job's failure must never kill the worker
         log.exception("generation %s failed (attempt %d)", generation_id, attempts)
-        if claim is not None and not claim.still_held(ctx, job_id):
-            return
-        retry = claim is not None and attempts < claim.max_attempts
-        _finish(ctx, job_id, JobState.QUEUED if retry else JobState.FAILED, reason=f"{type(error).__name__}: {error}")
+        _end_attempt(ctx, job_id, claim, attempts, _describe(error))
         return
 
-    if claim is not None and not claim.still_held(ctx, job_id):
-        return  # a stale worker: whoever holds the job now writes the one image set
-    prefix = f"users/{user_id}/generations/{generation_id}"
-    keys = []
-    for index, image in enumerate(images):
-        key = f"{prefix}/{image_file_stem(entry.name, plan.prompt, index)}.png"
-        ctx.blobs.put(key, _png_bytes(image))
-        keys.append(key)
     if not _finish(ctx, job_id, JobState.DONE, reason=None, image_keys=keys):
         ctx.blobs.delete_prefix(prefix)  # deleted while running: drop the orphans
+
+
+def _store_images(ctx: JobContext, prefix: str, model_name: str, prompt: str, images: list[Image.Image]) -> list[str]:
+    """Write every image, or leave none: on a failure the files written so far (temp files too)
+    are removed and `StoreFailed` says which image failed and why."""
+    keys = []
+    for index, image in enumerate(images):
+        key = f"{prefix}/{image_file_stem(model_name, prompt, index)}.png"
+        try:
+            ctx.blobs.put(key, _png_bytes(image))
+        except Exception as error:
+            ctx.blobs.delete_prefix(prefix)
+            raise StoreFailed(f"storing image {index} failed: {_describe(error)}") from error
+        keys.append(key)
+    return keys
+
+
+def _describe(error: Exception) -> str:
+    """A failure as clients see it, `<kind>: <what>`: an OS error's strerror without its file name
+    (`NotADirectoryError: Not a directory`), a database error without its SQL."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{type(error).__name__}: {error.strerror}"
+    if isinstance(error, DBAPIError):
+        return f"{type(error).__name__}: {error.orig}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _end_attempt(ctx: JobContext, job_id: str, claim: Claim | None, attempts: int, reason: str) -> None:
+    """A failed run: back to the queue at once while attempts remain, else FAILED with `reason`
+    (either way the key's slot frees now). A worker that lost the job writes nothing."""
+    if claim is not None and not claim.still_held(ctx, job_id):
+        return
+    retry = claim is not None and attempts < claim.max_attempts
+    _finish(ctx, job_id, JobState.QUEUED if retry else JobState.FAILED, reason=reason)
+
+
+def abandon_job(ctx: JobContext, job_id: str, claim: Claim, reason: str) -> None:
+    """End a run that broke outside the job's own failure handling (a bug, a database error):
+    re-queued at once or FAILED like any failed run, not left RUNNING until its lease lapses."""
+    with ctx.session_factory() as session:
+        job = session.get(Job, job_id)
+        attempts = job.attempts if job is not None else None
+    if attempts is not None:
+        _end_attempt(ctx, job_id, claim, attempts, reason)
 
 
 def _park(ctx: JobContext, job_id: str, claim: Claim, waiting_for: str) -> None:

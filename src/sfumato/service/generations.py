@@ -6,7 +6,7 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from sfumato.store.repositories import (
     creations_since,
     get_owned_generation,
     list_user_generations,
+    lock_key_for_create,
     record_create,
     utcnow,
 )
@@ -62,29 +63,29 @@ class GenerationService:
     # Whether an absent model may be downloaded by the worker; None: never (refused at POST).
     downloads: HubAccess | None = None
 
-    def check_limits(self, key: ApiKey) -> None:
+    def check_limits(self, session: Session, key_id: str, now: datetime) -> None:
         """Refuse (429) a key past its queue cap or creation rate, counted in the database (the
-        generations table and the create log) so the limits hold across processes. Counting then
-        inserting is not atomic: requests racing at the very edge can overshoot by those in flight."""
-        with self.session_factory() as session:
-            pending = count_pending_generations(session, key.id)
-            if pending >= self.queue_cap:
-                raise TooManyRequests(
-                    f"too many pending generations for this API key ({pending}, limit {self.queue_cap}); "
-                    "retry once some have finished",
-                    QUEUE_FULL_RETRY_AFTER_S,
-                )
-            now = utcnow()
-            recent, oldest = creations_since(session, key.id, now - RATE_WINDOW)
-            if recent >= self.rate_per_minute and oldest is not None:
-                wait_s = math.ceil((oldest + RATE_WINDOW - now).total_seconds())
-                raise TooManyRequests(
-                    f"rate limit exceeded: {self.rate_per_minute} generations per minute per API key",
-                    wait_s,
-                )
+        generations table and the create log) so the limits hold across processes. `create` calls
+        this inside its inserting transaction, after `lock_key_for_create`: counting and inserting
+        are one atomic step per key, so a burst gets at most the limit accepted, never more."""
+        pending = count_pending_generations(session, key_id)
+        if pending >= self.queue_cap:
+            raise TooManyRequests(
+                f"too many pending generations for this API key ({pending}, limit {self.queue_cap}); "
+                "retry once some have finished",
+                QUEUE_FULL_RETRY_AFTER_S,
+            )
+        recent, oldest = creations_since(session, key_id, now - RATE_WINDOW)
+        if recent >= self.rate_per_minute and oldest is not None:
+            wait_s = math.ceil((oldest + RATE_WINDOW - now).total_seconds())
+            raise TooManyRequests(
+                f"rate limit exceeded: {self.rate_per_minute} generations per minute per API key",
+                wait_s,
+            )
 
     def create(self, key: ApiKey, payload: Any) -> CreatedGeneration:
-        """Validate, price and persist a generation with its QUEUED job in one transaction."""
+        """Validate and price a generation, then in one transaction under the key's lock check the
+        limits and persist it with its QUEUED job."""
         request = parse_create_generation(payload)
         model = self.catalog.resolve(request.model_id, request.sd_version)
         if model is None:
@@ -103,33 +104,34 @@ class GenerationService:
         cost = self.prices.credits(
             width=plan.width, height=plan.height, num_images=plan.num_images, alchemy=plan.alchemy
         )
-        self.check_limits(key)
-        now = utcnow()
-        generation = Generation(
-            id=str(uuid.uuid4()),
-            user_id=key.user_id,
-            api_key_id=key.id,
-            status=GenerationStatus.PENDING,
-            prompt=plan.prompt,
-            negative_prompt=plan.negative_prompt,
-            model_id=plan.model_id,
-            sd_version=plan.sd_version,
-            width=plan.width,
-            height=plan.height,
-            num_images=plan.num_images,
-            inference_steps=plan.num_inference_steps,
-            guidance_scale=plan.guidance_scale,
-            seed=plan.seed,
-            scheduler=plan.scheduler,
-            preset_style=plan.preset_style,
-            alchemy=plan.alchemy,
-            public=plan.public,
-            credit_cost=cost,
-            plan=plan.to_json(),
-            created_at=now,
-            updated_at=now,
-        )
         with self.session_factory() as session, session.begin():
+            lock_key_for_create(session, key.id)  # first: the key's creates take turns from here to commit
+            now = utcnow()
+            self.check_limits(session, key.id, now)
+            generation = Generation(
+                id=str(uuid.uuid4()),
+                user_id=key.user_id,
+                api_key_id=key.id,
+                status=GenerationStatus.PENDING,
+                prompt=plan.prompt,
+                negative_prompt=plan.negative_prompt,
+                model_id=plan.model_id,
+                sd_version=plan.sd_version,
+                width=plan.width,
+                height=plan.height,
+                num_images=plan.num_images,
+                inference_steps=plan.num_inference_steps,
+                guidance_scale=plan.guidance_scale,
+                seed=plan.seed,
+                scheduler=plan.scheduler,
+                preset_style=plan.preset_style,
+                alchemy=plan.alchemy,
+                public=plan.public,
+                credit_cost=cost,
+                plan=plan.to_json(),
+                created_at=now,
+                updated_at=now,
+            )
             session.add(generation)
             session.flush()
             add_job(session, generation)

@@ -275,6 +275,22 @@ def requeue_lapsed_jobs(session: Session, max_attempts: int, dead_owners: Collec
 # --- limits -------------------------------------------------------------------------------
 
 
+def lock_key_for_create(session: Session, api_key_id: str) -> None:
+    """Hold a write lock until commit that serialises a key's creates, in every process: a no-op
+    UPDATE of the key's row. On SQLite it takes the database's write lock (waiting up to the busy
+    timeout); on PostgreSQL the row's lock, which `claim_next_job` also takes first (`FOR UPDATE`)
+    before it touches jobs, so a create and a claim queue on one lock and never deadlock.
+
+    It must be the transaction's first statement: an SQLite transaction that has already read cannot
+    wait for the write lock (after another writer's commit it fails with SQLITE_BUSY at once)."""
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == api_key_id)
+        .values(concurrency=ApiKey.concurrency)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def count_pending_generations(session: Session, api_key_id: str) -> int:
     """Generations of a key not yet finished (QUEUED or RUNNING; PENDING on the wire)."""
     return int(
