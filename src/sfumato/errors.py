@@ -98,35 +98,30 @@ class UnsupportedMediaType(SfumatoError):
     code = "bad-request"
 
 
-class TooManyRequests(SfumatoError):
+class RetryLater(SfumatoError):
+    """A refusal that says when to come back: `retry_after_s` becomes the Retry-After header,
+    which the SDKs' opt-in retries honour."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class TooManyRequests(RetryLater):
     """A per-key limit (queue cap or creation rate). Leonardo's 429 body is unconfirmed; Hasura
-    passes an action's 4xx status on with code `unexpected`, so that is what we send.
-    `retry_after_s` becomes the Retry-After header."""
+    passes an action's 4xx status on with code `unexpected`, so that is what we send."""
 
     status = 429
 
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = max(1, retry_after_s)
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_s)}
-
-
-class ServiceUnavailable(SfumatoError):
-    """The database stayed busy (or unreachable) past its timeout: nothing was done, try again.
-    The SDKs' opt-in retries cover 503 and honour `retry_after_s`, sent as Retry-After."""
+class ServiceUnavailable(RetryLater):
+    """The database stayed busy (or unreachable) past its timeout: nothing was done, try again."""
 
     status = 503
-
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = max(1, retry_after_s)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_s)}
 
 
 class ServiceError(SfumatoError):
