@@ -1,4 +1,5 @@
-# Sfumato: `make run` serves the API with the embedded defaults; `make test` runs every test.
+# Sfumato: `make run` serves the API with the embedded defaults; `make test` runs every test;
+# `make test-fast` is the quick lane: ruff and the unit tests, which start no server processes.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ DATA_DIR ?= data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test test-fast lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,10 @@ test: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q tests/unit
 
 lint:
 	$(BIN)/ruff check src tests benchmarks

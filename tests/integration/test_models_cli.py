@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sfumato.engine.hub import HF_DOWNLOAD_STATE, pull_model
 from sfumato.engine.tiny import ensure_tiny_model
 from tests.conftest import Server, run_cli, tiny_request, to_wire, wait_for_generation
 from tests.support.fake_hub import HUB_ENV, FakeHub
+from tests.support.polling import poll_until
 
 REPO = "sfumato-test/tiny"
 
@@ -192,15 +192,16 @@ def _hub_entry(data_dir: Path) -> CatalogEntry:
 
 def _wait_for_partial(state: Path, process: subprocess.Popen[bytes], timeout_s: float = 90) -> Path:
     """The temporary file of a transfer in progress, once it holds bytes."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def partial_with_bytes() -> Path | None:
         assert process.poll() is None, "the pull ended before it could be interrupted"
         for partial in state.rglob("*.incomplete") if state.is_dir() else []:
             with contextlib.suppress(FileNotFoundError):  # a small file's, moved into place meanwhile
                 if partial.stat().st_size > 0:
                     return partial
-        time.sleep(0.05)
-    raise AssertionError(f"no partial download under {state} in {timeout_s}s")
+        return None
+
+    return poll_until(partial_with_bytes, timeout_s, 0.05, f"no partial download under {state}")
 
 
 def _ldm_checkpoint(path: Path) -> Path:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ import httpx
 
 from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
 from tests.support.models import broken_model_catalog
+from tests.support.polling import poll_until
 from tests.support.receiver import Receiver
 
 # Slow enough per job (a fraction of a second on one CPU core) that RUNNING is observable.
@@ -48,15 +48,6 @@ def create(client: httpx.Client, **overrides: Any) -> str:
     return str(response.json()["sdGenerationJob"]["generationId"])
 
 
-def wait_until(condition: Any, timeout_s: float = 120, poll_s: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(poll_s)
-    raise AssertionError("condition not reached")
-
-
 def image_files(server: Server, user_id: str, generation_id: str) -> list[Path]:
     folder = server.data_dir / "images" / "users" / user_id / "generations" / generation_id
     return sorted(folder.glob("*.png")) if folder.exists() else []
@@ -72,13 +63,15 @@ def test_key_never_runs_more_than_its_concurrency(tmp_path: Path) -> None:
         key = server.create_key("capped", "--concurrency", "2")
         with server.http(key["apiKey"]) as client, read_only_db(server) as db:
             ids = [create(client, seed=i, **MEDIUM) for i in range(10)]
-            max_running = 0
-            while True:
+            running_seen: list[int] = []
+
+            def all_finished() -> bool:
                 states = [s for k, s in job_states(db) if k == key["apiKeyId"]]
-                max_running = max(max_running, states.count("RUNNING"))
-                if all(s in ("DONE", "FAILED") for s in states):
-                    break
-                time.sleep(0.01)
+                running_seen.append(states.count("RUNNING"))
+                return all(s in ("DONE", "FAILED") for s in states)
+
+            poll_until(all_finished, timeout_s=300, interval_s=0.01, message="the key's 10 jobs did not finish")
+            max_running = max(running_seen)
             assert [wait_for_generation(client, i)["status"] for i in ids] == ["COMPLETE"] * 10
         print(f"max RUNNING seen for a key with concurrency 2 and 3 worker threads: {max_running}")
         assert max_running == 2  # reached, never exceeded
@@ -98,13 +91,13 @@ def test_another_keys_single_job_is_not_starved_by_a_long_queue(tmp_path: Path) 
             busy_ids = [create(busy_client, seed=i, **MEDIUM) for i in range(10)]
             single_id = create(single_client, **MEDIUM)
             with read_only_db(server) as db:
-                while True:
+
+                def rows_once_single_started() -> list[tuple[str, str]] | None:
                     rows = job_states(db)
-                    single_state = next(s for k, s in rows if k == single["apiKeyId"])
-                    if single_state != "QUEUED":
-                        busy_queued = sum(1 for k, s in rows if k == busy["apiKeyId"] and s == "QUEUED")
-                        break
-                    time.sleep(0.01)
+                    return None if next(s for k, s in rows if k == single["apiKeyId"]) == "QUEUED" else rows
+
+                rows = poll_until(rows_once_single_started, 300, 0.01, "the single key's job never started")
+            busy_queued = sum(1 for k, s in rows if k == busy["apiKeyId"] and s == "QUEUED")
             assert wait_for_generation(single_client, single_id)["status"] == "COMPLETE"
             assert [wait_for_generation(busy_client, i)["status"] for i in busy_ids] == ["COMPLETE"] * 10
         print(f"the other key's job started while the busy key still had {busy_queued} queued")
@@ -193,7 +186,7 @@ def test_failing_pipeline_is_retried_then_fails_with_its_reason(tmp_path: Path) 
 def submit_and_kill_while_running(server: Server, api_key: str, count: int, num_images: int) -> list[str]:
     with server.http(api_key) as client, read_only_db(server) as db:
         ids = [create(client, seed=i, num_images=num_images, **MEDIUM) for i in range(count)]
-        wait_until(lambda: any(s == "RUNNING" for _k, s in job_states(db)))
+        poll_until(lambda: any(s == "RUNNING" for _k, s in job_states(db)), 120, 0.02, "no job started RUNNING")
     server.stop(signal.SIGKILL)
     return ids
 
@@ -219,8 +212,11 @@ def test_sigkilled_server_recovers_every_generation_and_notifies_once_per_body(t
         assert all(len(d["generated_images"]) == 2 for d in done)
         assert all(len(image_files(server, key["userId"], i)) == 2 for i in ids)
 
+        def every_generation_notified() -> bool:
+            return len({json.loads(r.body)["data"]["object"]["id"] for r in receiver.requests}) >= 30
+
+        poll_until(every_generation_notified, 120, 0.02, "not every generation's webhook arrived")
         bodies: dict[str, set[bytes]] = {}
-        wait_until(lambda: len({json.loads(r.body)["data"]["object"]["id"] for r in receiver.requests}) >= 30)
         for request in receiver.requests:
             bodies.setdefault(json.loads(request.body)["data"]["object"]["id"], set()).add(request.body)
         assert set(bodies) == set(ids)
@@ -273,7 +269,7 @@ def test_delete_interrupts_a_running_generation_and_frees_its_slot(tmp_path: Pat
                 row = db.execute("SELECT state FROM jobs WHERE generation_id = ?", (long_id,)).fetchone()
                 return row is not None and row[0] == "RUNNING"
 
-            wait_until(long_running)
+            poll_until(long_running, 120, 0.02, "the long generation never started RUNNING")
             response = client.delete(f"/generations/{long_id}")
             assert response.json() == {"delete_generations_by_pk": {"id": long_id}}
             assert wait_for_generation(client, next_id)["status"] == "COMPLETE"  # the slot freed

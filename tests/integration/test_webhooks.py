@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import TINY_MODEL_ID, Server, run_cli, tiny_request, wait_for_generation
 from tests.support.models import broken_model_catalog
+from tests.support.polling import poll_until
 from tests.support.receiver import Received, Receiver
 
 BROKEN_MODEL_ID = "0badc0de-0000-4000-8000-000000000001"
@@ -74,13 +75,10 @@ def deliveries(server: Server) -> list[dict[str, Any]]:
 
 
 def wait_for_state(server: Server, delivery_id: str, state: str, timeout_s: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        row = next((d for d in deliveries(server) if d["id"] == delivery_id), None)
-        if row is not None and row["state"] == state:
-            return row
-        time.sleep(0.05)
-    raise AssertionError(f"delivery {delivery_id} not {state} in {timeout_s}s")
+    def in_state() -> dict[str, Any] | None:
+        return next((d for d in deliveries(server) if d["id"] == delivery_id and d["state"] == state), None)
+
+    return poll_until(in_state, timeout_s, 0.05, f"delivery {delivery_id} not {state}")
 
 
 def test_complete_generation_delivers_leonardo_envelope(hook_server: Server, receiver: Receiver) -> None:

@@ -18,6 +18,7 @@ import httpx
 from leonardo_ai_sdk import LeonardoAiSDK
 
 from tests.support.fake_hub import CLOSED_HUB_URL
+from tests.support.polling import poll_until
 
 TINY_MODEL_ID = "5f7e2a1c-0b5d-4c3e-9a8f-1d2e3f4a5b6c"
 TERMINAL = {"COMPLETE", "FAILED"}
@@ -112,10 +113,9 @@ def wait_for_generation(
     client: httpx.Client, generation_id: str, timeout_s: float = 120, poll_s: float = 0.1
 ) -> dict[str, Any]:
     """Poll GET /generations/{id} as Leonardo's clients do, until COMPLETE or FAILED."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def finished() -> dict[str, Any] | None:
         body = client.get(f"/generations/{generation_id}").json()["generations_by_pk"]
-        if body is not None and body["status"] in TERMINAL:
-            return dict(body)
-        time.sleep(poll_s)
-    raise AssertionError(f"generation {generation_id} not finished in {timeout_s}s")
+        return dict(body) if body is not None and body["status"] in TERMINAL else None
+
+    return poll_until(finished, timeout_s, poll_s, f"generation {generation_id} not finished")

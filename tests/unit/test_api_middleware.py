@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from sfumato.api.middleware import CatchServerErrors, HeadAsGet
+from tests.support.polling import poll_until
 from tests.support.raw_http import KeepAliveConnection
 from tests.support.server import free_port
 
@@ -35,10 +35,7 @@ def buggy_server() -> Iterator[int]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+    poll_until(lambda: server.started, timeout_s=30, interval_s=0.05, message="uvicorn did not start")
     yield port
     server.should_exit = True
     thread.join(30)

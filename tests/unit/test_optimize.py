@@ -42,7 +42,7 @@ from sfumato.engine.tiny import build_tiny_pipeline, ensure_tiny_model
 from sfumato.engine.tiny_families import build_tiny_family_pipeline
 from sfumato.engine.types import RenderRequest
 
-CALL = {"prompt": "a lighthouse at dusk", "width": 64, "height": 64, "num_inference_steps": 4, "output_type": "np"}
+CALL = {"prompt": "a lighthouse at dusk", "width": 32, "height": 32, "num_inference_steps": 2, "output_type": "np"}
 
 
 def render(pipe: Any, seed: int = 7) -> np.ndarray:
@@ -177,7 +177,7 @@ def test_vae_slicing_and_tiling_flags_are_set_when_chosen(setting: str, flags: b
     pipe = prepare_pipeline(build_tiny_pipeline(), EngineOptions(vae_tiling=setting))
     vae: Any = pipe.vae
     assert (vae.use_slicing, vae.use_tiling) == (flags, flags)
-    assert render(pipe).shape == (1, 64, 64, 3)
+    assert render(pipe).shape == (1, CALL["height"], CALL["width"], 3)
 
 
 # --- the CUDA speed-ups, as functions --------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_the_renderer_warms_a_compiled_model_up_at_load(
     # The warm-up went through the compiled call: the UNet's forward ran before any request.
     steps: list[int] = []
     pipe.unet.register_forward_hook(lambda *_: steps.append(1))
-    request = RenderRequest("a lighthouse", "", 64, 64, 1, 7, 5.0, 3, "EULER_DISCRETE")
+    request = RenderRequest("a lighthouse", "", 32, 32, 1, 7, 5.0, 3, "EULER_DISCRETE")  # not the warm-up's 2 steps
     renderer.render(source, request)
     assert len(steps) == 3 and renderer.cache_stats().loads == 1
 

@@ -213,7 +213,7 @@ def test_renderer_keeps_loaded_models_within_its_host_budget(models: list[str], 
     from sfumato.engine.types import RenderRequest
 
     renderer = Renderer(host_budget_bytes=int(1.5 * one_pipeline_bytes))
-    request = RenderRequest("a cat", "", 64, 64, 1, 0, 7.0, 10, "EULER_DISCRETE")
+    request = RenderRequest("a cat", "", 32, 32, 1, 0, 7.0, 2, "EULER_DISCRETE")
     first, second = (ModelSource.from_folder(Path(m)) for m in models[:2])
     assert len(renderer.render(first, request)) == 1
     assert len(renderer.render(second, request)) == 1
