@@ -21,10 +21,8 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the read-mostly tests; tests that restart servers make their own."""
-    instance = Server(tmp_path_factory.mktemp("sfumato-data"))
-    instance.start()
-    yield instance
-    instance.stop()
+    with Server(tmp_path_factory.mktemp("sfumato-data")).running() as instance:
+        yield instance
 
 
 @pytest.fixture(scope="session")

@@ -59,10 +59,8 @@ def family_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     catalog.write_text("".join(rows))
     repo, file = LIGHTNING_UNET
     ensure_tiny_lightning_unet(root / "data" / "models" / repo.replace("/", "--") / file)
-    server = Server(root / "data", env={"SFUMATO_CATALOG_FILE": str(catalog)})
-    server.start()
-    yield server
-    server.stop()
+    with Server(root / "data", env={"SFUMATO_CATALOG_FILE": str(catalog)}).running() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -125,9 +125,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         tmp_path_factory.mktemp("fuzz"),
         env={"SFUMATO_WORKER_THREADS": "0", "SFUMATO_KEY_RATE_PER_MINUTE": "100000", "SFUMATO_KEY_QUEUE_CAP": "100000"},
     )
-    server.start()
-    yield server
-    server.stop()
+    with server.running():
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +157,7 @@ def check(status: int, body: bytes, method: str) -> None:
 @example(body=b'{"prompt": "x\\ud800"}')
 @example(body=b'{"prompt": "ok", "negative_prompt": "\\udc00"}')
 @example(body=b'{"prompt": "\\u0000"}')
+@example(body=b'{"prompt": "x", "transparency": 1' + b"0" * 400 + b"}")  # an enum given a huge number
 @example(body=encode({"prompt": "a", "negative_prompt": "n" * 100_000}))
 @example(body=encode({"prompt": "a", "modelId": TINY_MODEL_ID, "seed": 10**400}))
 def test_any_generation_body_gets_a_json_answer_below_500(

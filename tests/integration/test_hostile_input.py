@@ -34,9 +34,8 @@ def api_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "SFUMATO_KEY_QUEUE_CAP": "100000",
         },
     )
-    server.start()
-    yield server
-    server.stop()
+    with server.running():
+        yield server
 
 
 @pytest.fixture(scope="module")

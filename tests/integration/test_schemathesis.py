@@ -29,10 +29,8 @@ TARGETS = [
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("fuzz"), env={"SFUMATO_WORKER_THREADS": "0"})
-    server.start()
-    yield server
-    server.stop()
+    with Server(tmp_path_factory.mktemp("fuzz"), env={"SFUMATO_WORKER_THREADS": "0"}).running() as server:
+        yield server
 
 
 @pytest.mark.parametrize(("spec", "paths"), TARGETS, ids=[t[0] for t in TARGETS])

@@ -106,10 +106,8 @@ assert len({row.name for row in ROWS}) == len(ROWS)
 @pytest.fixture(scope="module")
 def api_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server without a worker: creates are accepted and resolved, nothing renders."""
-    instance = Server(tmp_path_factory.mktemp("sdk-defaults"), env={"SFUMATO_WORKER_THREADS": "0"})
-    instance.start()
-    yield instance
-    instance.stop()
+    with Server(tmp_path_factory.mktemp("sdk-defaults"), env={"SFUMATO_WORKER_THREADS": "0"}).running() as instance:
+        yield instance
 
 
 def server_for(row: Row, request: pytest.FixtureRequest) -> Server:

@@ -37,10 +37,8 @@ def hook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server with compressed retries and one model whose weights are genuinely broken."""
     root = tmp_path_factory.mktemp("webhooks")
     catalog = broken_model_catalog(root, BROKEN_MODEL_ID)
-    instance = Server(root / "data", env={**FAST_RETRIES, "SFUMATO_CATALOG_FILE": str(catalog)})
-    instance.start()
-    yield instance
-    instance.stop()
+    with Server(root / "data", env={**FAST_RETRIES, "SFUMATO_CATALOG_FILE": str(catalog)}).running() as instance:
+        yield instance
 
 
 def generate(server: Server, api_key: str, **overrides: Any) -> dict[str, Any]:

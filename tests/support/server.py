@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +87,15 @@ class Server:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"server not ready in {timeout_s}s:\n{self.log_path.read_text()}")
+
+    @contextmanager
+    def running(self) -> Iterator[Server]:
+        """Started for the `with` block, stopped after it (what every server fixture does)."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:

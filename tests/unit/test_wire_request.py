@@ -120,6 +120,8 @@ def test_neutral_values_are_accepted(field: str, neutral: Any) -> None:
         (b'{"prompt": "x", "negative_prompt": "\\u0000"}', "negative_prompt", "NUL"),
         (b'{"prompt": "x", "styleUUID": "\\udfff"}', "styleUUID", "surrogate"),
         (b'{"prompt": "\xff"}', None, "not valid UTF-8"),
+        (b'{"prompt": "x", "transparency": 1' + b"0" * 400 + b"}", "transparency", 'but found "1000'),
+        (b'{"prompt": "x", "scheduler": ["' + b"y" * 500 + b'"]}', "scheduler", '["yyy'),
     ],
 )
 def test_hostile_json_is_refused_naming_the_field(raw: bytes, field: str | None, words: str) -> None:

@@ -93,6 +93,12 @@ def _shown(name: str, limit: int = 100) -> str:
     return name if len(name) <= limit else f"{name[:limit]}..."
 
 
+def _shown_json(value: Any, limit: int = 100) -> str:
+    """A client's value echoed in a message: JSON (an out-of-range number as its literal), bounded."""
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def field_path(base: str, loc: tuple[int | str, ...]) -> str:
     path = base
     for part in loc:
@@ -121,7 +127,7 @@ def translate(error: ValidationError, base_path: str) -> ValidationFailed | BadR
     if kind == "literal_error":
         values, type_name = _enum_for(str(first.get("ctx", {}).get("expected", "")))
         return ValidationFailed(
-            f"expected one of the values {list(values)} for type '{type_name}', but found {json.dumps(value)}",
+            f"expected one of the values {list(values)} for type '{type_name}', but found {_shown_json(value)}",
             path,
         )
     wanted, type_name = _TYPE_NAMES.get(kind, ("a valid value", "value"))
