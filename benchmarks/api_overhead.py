@@ -25,14 +25,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sfumato.engine.library_noise import quiet_ml_libraries
+from sfumato.engine.runtime.library_noise import quiet_ml_libraries
 
 quiet_ml_libraries()  # before diffusers loads: its import-time advisories are not benchmark output
 
-from sfumato.engine.loaders import ModelSource  # noqa: E402
 from sfumato.engine.renderer import Renderer  # noqa: E402
-from sfumato.engine.tiny import ensure_tiny_model  # noqa: E402
-from sfumato.engine.types import RenderRequest  # noqa: E402
+from sfumato.engine.request import RenderRequest  # noqa: E402
+from sfumato.engine.weights.loaders import ModelSource  # noqa: E402
+from sfumato.engine.weights.tiny import ensure_tiny_model  # noqa: E402
 from tests.support.server import TINY_MODEL_ID, Server, wait_for_generation  # noqa: E402
 
 BODY = {

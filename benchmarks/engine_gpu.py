@@ -12,7 +12,7 @@ the pictures are noise. At 1024x1024 (FLUX 4 steps, SDXL 30 steps with CFG), war
   +compile   then `compile_denoiser` as `torch_compile=true` does, timed after its warm-up.
 `--fast-mode fp8` (needs torchao and compute capability 8.9+) makes both Sfumato lines FP8.
 It also prints each model's parameter counts and the peak GPU memory above the weights, which
-checks the activation headroom `memory_plan=auto` reserves (engine/memory.py).
+checks the activation headroom `memory_plan=auto` reserves (engine/runtime/memory.py).
 
 CPU (`--cpu`, or when there is no CUDA): the tiny SD, SDXL and FLUX models at small sizes, built
 on disk and served by the whole `Renderer` (cache, lock, adapter; the load is the warm-up) vs a raw
@@ -47,7 +47,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sfumato.engine.library_noise import quiet_ml_libraries
+from sfumato.engine.runtime.library_noise import quiet_ml_libraries
 
 quiet_ml_libraries()  # before diffusers loads: its import-time advisories are not benchmark output
 
@@ -71,13 +71,13 @@ from transformers import (  # noqa: E402
 
 from sfumato.config import Settings  # noqa: E402
 from sfumato.engine.families import adapter_for  # noqa: E402
-from sfumato.engine.loaders import ModelSource  # noqa: E402
-from sfumato.engine.memory import activation_headroom, measure_weights  # noqa: E402
-from sfumato.engine.optimize import EngineOptions, compile_denoiser, prepare_pipeline  # noqa: E402
 from sfumato.engine.renderer import Renderer, call_pipeline  # noqa: E402
-from sfumato.engine.tiny import build_clip_tokenizer  # noqa: E402
-from sfumato.engine.tiny_families import build_t5_tokenizer, ensure_tiny_family_model  # noqa: E402
-from sfumato.engine.types import RenderRequest  # noqa: E402
+from sfumato.engine.request import RenderRequest  # noqa: E402
+from sfumato.engine.runtime.memory import activation_headroom, measure_weights  # noqa: E402
+from sfumato.engine.runtime.optimize import EngineOptions, compile_denoiser, prepare_pipeline  # noqa: E402
+from sfumato.engine.weights.loaders import ModelSource  # noqa: E402
+from sfumato.engine.weights.tiny import build_clip_tokenizer  # noqa: E402
+from tests.support.tiny_families import build_t5_tokenizer, ensure_tiny_family_model  # noqa: E402
 
 GPU_DEVICE = "cuda"
 PROMPT = "a lighthouse on a cliff at dusk, volumetric light, highly detailed"
@@ -435,7 +435,7 @@ def gpu_model(work: Workload, images: int, compile_too: bool, fast_mode: str) ->
 
 def run_gpu(models: list[str], images: int, runs: int | None, compile_too: bool, fast_mode: str) -> None:
     logging.basicConfig(format="  [%(name)s] %(message)s")
-    logging.getLogger("sfumato.engine.optimize").setLevel(logging.INFO)
+    logging.getLogger("sfumato.engine.runtime.optimize").setLevel(logging.INFO)
     ratios = {}
     for family in models:
         work = GPU_WORKLOADS[family]

@@ -30,12 +30,12 @@ from transformers.utils import logging as transformers_logging
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sfumato.engine.library_noise import quiet_ml_libraries
+from sfumato.engine.runtime.library_noise import quiet_ml_libraries
 
 quiet_ml_libraries()  # before diffusers loads: its import-time advisories are not benchmark output
 
-from sfumato.engine.cache import PipelineCache, pipeline_footprint  # noqa: E402
-from sfumato.engine.tiny import ensure_tiny_model  # noqa: E402
+from sfumato.engine.runtime.cache import PipelineCache, pipeline_footprint  # noqa: E402
+from sfumato.engine.weights.tiny import ensure_tiny_model  # noqa: E402
 
 
 def load(path: str) -> DiffusionPipeline:

@@ -6,18 +6,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import torch
-from sqlalchemy import Engine
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sfumato.catalog import ModelCatalog, load_catalog
 from sfumato.config import Settings
 from sfumato.domain.pricing import PriceModel
-from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog, load_catalog
-from sfumato.engine.downloads import HubAccess, WeightsFetcher
-from sfumato.engine.library_noise import quiet_ml_libraries
-from sfumato.engine.optimize import EngineOptions
-from sfumato.engine.renderer import Renderer
-from sfumato.engine.tiny import ensure_tiny_model
+from sfumato.engine import Engine, HubAccess
 from sfumato.jobs.local_worker import LocalWorker
 from sfumato.jobs.runner import JobContext
 from sfumato.service.generations import GenerationService
@@ -32,9 +27,10 @@ log = logging.getLogger(__name__)
 @dataclass
 class Container:
     settings: Settings
-    db: Engine
+    db: SqlEngine
     session_factory: sessionmaker[Session]
     catalog: ModelCatalog
+    engine: Engine
     blobs: LocalBlobStore
     keys: KeyService
     generations: GenerationService
@@ -52,12 +48,10 @@ class Container:
 
 def build_container(settings: Settings, *, with_worker: bool) -> Container:
     """Everything a server (with_worker=True: it also generates) or a CLI command needs."""
-    quiet_ml_libraries()
     db, session_factory = open_store(settings.sqlalchemy_url, settings.database_busy_timeout_s)
     catalog = load_catalog(settings)
-    tiny = catalog.get(TINY_MODEL_ID)
-    if tiny is not None:
-        ensure_tiny_model(tiny.weights_dir(settings.models_dir))
+    # Absent models: refused at POST, or fetched by the worker when the hub can be reached.
+    engine = Engine(settings, HubAccess.from_settings(settings))
     blobs = LocalBlobStore(settings.images_dir)
 
     deliverer: WebhookDeliverer | None = None
@@ -69,23 +63,15 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             timeout_s=settings.webhook_timeout_s,
         )
     worker: LocalWorker | None = None
-    hub_access = HubAccess.from_settings(settings)  # absent models: refused at POST or fetched by the worker
     if with_worker and settings.worker_threads > 0:
-        if settings.torch_threads:
-            torch.set_num_threads(settings.torch_threads)
+        engine.renderer()  # a worker loads torch now and refuses engine settings it cannot honour
         ctx = JobContext(
             session_factory=session_factory,
             catalog=catalog,
-            renderer=Renderer(
-                EngineOptions.from_settings(settings),
-                device_budget_bytes=settings.model_cache_device_bytes,
-                host_budget_bytes=settings.model_cache_host_bytes,
-            ),
+            engine=engine,
             blobs=blobs,
-            models_dir=settings.models_dir,
             files_base_url=settings.files_base_url,
             on_webhook=deliverer.notify if deliverer else None,
-            weights=WeightsFetcher(settings.models_dir, hub_access),
         )
         worker = LocalWorker(
             ctx,
@@ -99,7 +85,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
     generations = GenerationService(
         session_factory=session_factory,
         catalog=catalog,
-        models_dir=settings.models_dir,
+        engine=engine,
         prices=PriceModel(
             image_base=settings.price_image_base,
             per_megapixel=settings.price_per_megapixel,
@@ -110,13 +96,13 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         queue_cap=settings.key_queue_cap,
         rate_per_minute=settings.key_rate_per_minute,
         on_deleted=worker.cancel if worker else (lambda _generation_id: None),
-        downloads=hub_access,
     )
     return Container(
         settings=settings,
         db=db,
         session_factory=session_factory,
         catalog=catalog,
+        engine=engine,
         blobs=blobs,
         keys=KeyService(session_factory),
         generations=generations,

@@ -17,14 +17,14 @@ from typing import Any
 import huggingface_hub.constants
 import pytest
 
-from sfumato.engine.catalog import DIFFUSERS_MARKER, LEONARDO_DEFAULT_MODEL_ID, CatalogEntry
-from sfumato.engine.downloads import DownloadFailed, HubAccess, WeightsFetcher
-from sfumato.engine.hub import pull_model
-from sfumato.engine.tiny import ensure_tiny_model
-from sfumato.engine.tiny_families import ensure_tiny_family_model
+from sfumato.catalog import DIFFUSERS_MARKER, LEONARDO_DEFAULT_MODEL_ID, CatalogEntry
+from sfumato.engine.weights.fetcher import DownloadFailed, HubAccess, WeightsFetcher
+from sfumato.engine.weights.hub import pull_model
+from sfumato.engine.weights.tiny import ensure_tiny_model
 from tests.conftest import Server, run_cli, tiny_request, to_wire, wait_for_generation
 from tests.support.fake_hub import CLOSED_HUB_URL, HUB_ENV, FakeHub
 from tests.support.polling import poll_until
+from tests.support.tiny_families import ensure_tiny_family_model
 
 TINY_REPO = "sfumato-test/tiny"
 ABSENT_REPO = "sfumato-test/absent"  # a row naming a repo the hub does not have

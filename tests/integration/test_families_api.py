@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from sfumato.engine.families import ADAPTERS
-from sfumato.engine.tiny_families import ensure_tiny_family_model, ensure_tiny_lightning_unet
 from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
+from tests.support.tiny_families import ensure_tiny_family_model, ensure_tiny_lightning_unet
 
 # family -> (model id, sd_version the SDKs know, tiny model folder name)
 MODELS = {

@@ -15,9 +15,9 @@ from pathlib import Path
 import huggingface_hub.constants
 import pytest
 
-from sfumato.engine.catalog import CatalogEntry, ModelCatalog, add_local_entry, local_catalog_path
-from sfumato.engine.hub import HF_DOWNLOAD_STATE, pull_model
-from sfumato.engine.tiny import ensure_tiny_model
+from sfumato.catalog import CatalogEntry, ModelCatalog, add_local_entry, local_catalog_path
+from sfumato.engine.weights.hub import HF_DOWNLOAD_STATE, pull_model
+from sfumato.engine.weights.tiny import ensure_tiny_model
 from tests.conftest import Server, run_cli, tiny_request, to_wire, wait_for_generation
 from tests.support.fake_hub import HUB_ENV, FakeHub
 from tests.support.polling import poll_until
@@ -206,7 +206,7 @@ def _wait_for_partial(state: Path, process: subprocess.Popen[bytes], timeout_s: 
 
 def _ldm_checkpoint(path: Path) -> Path:
     """Sfumato Tiny's weights as one original-format (LDM) single-file checkpoint."""
-    from sfumato.engine.tiny import build_tiny_pipeline
+    from sfumato.engine.weights.tiny import build_tiny_pipeline
     from tests.support.single_file import write_ldm_checkpoint
 
     return write_ldm_checkpoint(build_tiny_pipeline(), path)
@@ -255,7 +255,7 @@ def test_single_file_checkpoint_is_added_and_generates(tmp_path: Path, tiny_fold
 def test_single_file_without_a_usable_config_is_refused_with_the_way_forward(tmp_path: Path) -> None:
     import os
 
-    from sfumato.engine.tiny_families import ensure_tiny_family_model
+    from tests.support.tiny_families import ensure_tiny_family_model
 
     checkpoint = _ldm_checkpoint(tmp_path / "model.safetensors")
     data_dir = tmp_path / "data"

@@ -23,9 +23,9 @@ import httpx
 import pytest
 from PIL import Image
 
+from sfumato.catalog import ModelCatalog
 from sfumato.config import Settings
 from sfumato.domain.pricing import PriceModel
-from sfumato.engine.catalog import ModelCatalog
 from tests.conftest import TINY_MODEL_ID, Server, to_wire, wait_for_generation
 from tests.support.npm import run_script
 

@@ -16,12 +16,12 @@ from diffusers.schedulers.scheduling_euler_discrete import EulerDiscreteSchedule
 from diffusers.schedulers.scheduling_pndm import PNDMScheduler
 from PIL import Image
 
-from sfumato.engine import tiny
-from sfumato.engine.loaders import ModelSource
+from sfumato.engine.families.schedulers import SCHEDULER_MAP, make_scheduler
 from sfumato.engine.renderer import Renderer
-from sfumato.engine.schedulers import SCHEDULER_MAP, make_scheduler
-from sfumato.engine.tiny import MARKER_NAME, TINY_BUILD_VERSION, ensure_tiny_model
-from sfumato.engine.types import SCHEDULERS, RenderRequest
+from sfumato.engine.request import SCHEDULERS, RenderRequest
+from sfumato.engine.weights import tiny
+from sfumato.engine.weights.loaders import ModelSource
+from sfumato.engine.weights.tiny import MARKER_NAME, TINY_BUILD_VERSION, ensure_tiny_model
 
 BASE = RenderRequest(
     prompt="a lighthouse on a cliff at dusk",

@@ -15,11 +15,11 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from sfumato.engine.families import ADAPTERS, adapter_for
-from sfumato.engine.loaders import ModelSource
 from sfumato.engine.renderer import Renderer
-from sfumato.engine.tiny_families import ensure_tiny_family_model, ensure_tiny_lightning_unet
-from sfumato.engine.types import SCHEDULERS, RenderRequest
+from sfumato.engine.request import SCHEDULERS, RenderRequest
+from sfumato.engine.weights.loaders import ModelSource
 from sfumato.errors import GENERATION_ARGS_PATH, NotSupported
+from tests.support.tiny_families import ensure_tiny_family_model, ensure_tiny_lightning_unet
 
 FAMILIES = sorted(ADAPTERS)
 FLOW_MATCHING = ("sd3", "flux", "flux-kontext")
@@ -62,7 +62,7 @@ def pixels(image: Image.Image) -> np.ndarray:
 
 
 def test_every_family_the_catalog_serves_is_registered_and_so_tested_here() -> None:
-    from sfumato.engine.catalog import ModelCatalog
+    from sfumato.catalog import ModelCatalog
 
     catalog = ModelCatalog.load()
     served = {e.family for e in [*catalog.models.values(), *catalog.fallbacks.values()]}
@@ -212,7 +212,7 @@ def test_lightning_guidance_one_is_cfg_off(
 
 
 def test_the_catalog_lightning_rows_default_to_their_files_steps_and_cfg_off() -> None:
-    from sfumato.engine.catalog import ModelCatalog
+    from sfumato.catalog import ModelCatalog
 
     catalog = ModelCatalog.load()
     rows = [e for e in [*catalog.models.values(), *catalog.fallbacks.values()] if e.family == "sdxl-lightning"]

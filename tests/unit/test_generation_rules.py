@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sfumato.catalog import TINY_MODEL_ID, ModelCatalog
 from sfumato.domain.generation import GenerationRequest, resolve
-from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
 from sfumato.errors import ClientError
 
 CATALOG = ModelCatalog.load()

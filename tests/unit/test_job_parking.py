@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from sfumato.catalog import TINY_MODEL_ID
 from sfumato.config import Settings
 from sfumato.container import build_container
-from sfumato.engine.catalog import TINY_MODEL_ID
 from sfumato.store.repositories import claim_next_job, park_job, utcnow
 from sfumato.store.tables import Job
 

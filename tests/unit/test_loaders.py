@@ -14,17 +14,17 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
+from sfumato.catalog import CatalogEntry
 from sfumato.engine import renderer as renderer_module
-from sfumato.engine.catalog import CatalogEntry
-from sfumato.engine.detect import detect
 from sfumato.engine.families import adapter_for
-from sfumato.engine.loaders import ModelSource, ModelSourceError
-from sfumato.engine.optimize import EngineOptions
 from sfumato.engine.renderer import Renderer, warm_up
-from sfumato.engine.tiny import build_tiny_pipeline, ensure_tiny_model
-from sfumato.engine.tiny_families import build_tiny_family_pipeline, ensure_tiny_family_model
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.request import RenderRequest
+from sfumato.engine.runtime.optimize import EngineOptions
+from sfumato.engine.weights.detect import detect
+from sfumato.engine.weights.loaders import ModelSource, ModelSourceError
+from sfumato.engine.weights.tiny import build_tiny_pipeline, ensure_tiny_model
 from tests.support.single_file import write_ldm_checkpoint
+from tests.support.tiny_families import build_tiny_family_pipeline, ensure_tiny_family_model
 
 REQUEST = RenderRequest(
     prompt="a lighthouse on a cliff at dusk",

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import torch
 
-from sfumato.engine import memory
-from sfumato.engine.memory import (
+from sfumato.engine.runtime import memory
+from sfumato.engine.runtime.memory import (
     GIB,
     activation_headroom,
     choose_memory_plan,
@@ -17,7 +17,7 @@ from sfumato.engine.memory import (
     resident_bytes,
     resolve_memory_plan,
 )
-from sfumato.engine.tiny import build_tiny_pipeline
+from sfumato.engine.weights.tiny import build_tiny_pipeline
 
 # Real models' weights in their usual dtypes (parameter counts x 2 bytes), in GiB: total, largest.
 SDXL = (6.5, 4.8)  # fp16: UNet 2.6 B params, two CLIP encoders, VAE

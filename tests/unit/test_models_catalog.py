@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sfumato.engine.catalog import (
+from sfumato.catalog import (
     LEONARDO_DEFAULT_MODEL_ID,
     TINY_MODEL_ID,
     CatalogEditError,
@@ -113,7 +113,7 @@ SDXL_LIKE_REPO = [
 
 
 def test_pull_fetches_each_weight_once_in_plain_form_by_default() -> None:
-    from sfumato.engine.hub import pipeline_files
+    from sfumato.engine.weights.hub import pipeline_files
 
     chosen = pipeline_files(SDXL_LIKE_REPO)
     assert "model_index.json" not in chosen  # the marker is fetched last, on its own
@@ -124,7 +124,7 @@ def test_pull_fetches_each_weight_once_in_plain_form_by_default() -> None:
 
 
 def test_pull_of_a_variant_takes_its_files_and_plain_ones_where_it_has_none() -> None:
-    from sfumato.engine.hub import pipeline_files
+    from sfumato.engine.weights.hub import pipeline_files
 
     chosen = set(pipeline_files(SDXL_LIKE_REPO, variant="fp16"))
     assert {"unet/diffusion_pytorch_model.fp16.safetensors", "text_encoder/model.fp16.safetensors"} <= chosen
@@ -146,7 +146,7 @@ def test_catalog_rows_may_pin_a_revision_and_a_variant(tmp_path: Path) -> None:
 
 def test_docs_catalog_table_matches_the_shipped_catalog() -> None:
     """docs/models.md shows `sfumato models list --markdown`; editing catalog.toml without it fails here."""
-    from sfumato.engine.catalog import markdown_table, shipped_entries
+    from sfumato.catalog import markdown_table, shipped_entries
 
     page = (Path(__file__).parents[2] / "docs" / "models.md").read_text(encoding="utf-8")
     table = markdown_table(shipped_entries())

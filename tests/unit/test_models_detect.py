@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from sfumato.engine.detect import FAMILY_DEFAULTS, DetectionError, detect
+from sfumato.engine.weights.detect import FAMILY_DEFAULTS, DetectionError, detect
 
 
 def _folder(root: Path, class_name: str, *, text_hidden: int | None = None, prediction: str | None = None) -> Path:
@@ -94,7 +94,7 @@ def test_single_file_without_telltale_keys_is_refused(tmp_path: Path) -> None:
 
 def test_a_bare_diffusers_unet_file_is_refused_naming_the_unet_rows(tmp_path: Path) -> None:
     """SDXL-Lightning's UNet files hold only a UNet, in diffusers names: not a model to add alone."""
-    from sfumato.engine.tiny_families import ensure_tiny_lightning_unet
+    from tests.support.tiny_families import ensure_tiny_lightning_unet
 
     path = ensure_tiny_lightning_unet(tmp_path / "sdxl_lightning_4step_unet.safetensors")
     with pytest.raises(DetectionError, match="bare diffusers-format UNet") as refused:

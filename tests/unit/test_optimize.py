@@ -21,10 +21,11 @@ import torch
 from diffusers.models.attention_processor import FusedAttnProcessor2_0
 
 from sfumato.config import Settings
-from sfumato.engine.device import pick_device, pick_dtype
-from sfumato.engine.loaders import ModelSource
-from sfumato.engine.memory import GIB, activation_headroom, measure_weights
-from sfumato.engine.optimize import (
+from sfumato.engine.renderer import Renderer
+from sfumato.engine.request import RenderRequest
+from sfumato.engine.runtime.device import pick_device, pick_dtype
+from sfumato.engine.runtime.memory import GIB, activation_headroom, measure_weights
+from sfumato.engine.runtime.optimize import (
     EngineConfigError,
     EngineOptions,
     check_options,
@@ -37,10 +38,9 @@ from sfumato.engine.optimize import (
     use_channels_last,
     vae_tiling_wanted,
 )
-from sfumato.engine.renderer import Renderer
-from sfumato.engine.tiny import build_tiny_pipeline, ensure_tiny_model
-from sfumato.engine.tiny_families import build_tiny_family_pipeline
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.weights.loaders import ModelSource
+from sfumato.engine.weights.tiny import build_tiny_pipeline, ensure_tiny_model
+from tests.support.tiny_families import build_tiny_family_pipeline
 
 CALL = {"prompt": "a lighthouse at dusk", "width": 32, "height": 32, "num_inference_steps": 2, "output_type": "np"}
 

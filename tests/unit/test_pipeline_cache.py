@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 
-from sfumato.engine.cache import PipelineCache, pipeline_footprint
-from sfumato.engine.tiny import ensure_tiny_model
+from sfumato.engine.runtime.cache import PipelineCache, pipeline_footprint
+from sfumato.engine.weights.tiny import ensure_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -208,9 +208,9 @@ def test_footprint_counts_offload_placeholders_as_host_memory() -> None:
 def test_renderer_keeps_loaded_models_within_its_host_budget(models: list[str], one_pipeline_bytes: int) -> None:
     from pathlib import Path
 
-    from sfumato.engine.loaders import ModelSource
     from sfumato.engine.renderer import Renderer
-    from sfumato.engine.types import RenderRequest
+    from sfumato.engine.request import RenderRequest
+    from sfumato.engine.weights.loaders import ModelSource
 
     renderer = Renderer(host_budget_bytes=int(1.5 * one_pipeline_bytes))
     request = RenderRequest("a cat", "", 32, 32, 1, 0, 7.0, 2, "EULER_DISCRETE")

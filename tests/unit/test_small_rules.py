@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from sfumato.catalog import LEONARDO_DEFAULT_MODEL_ID, TINY_MODEL_ID, ModelCatalog
 from sfumato.domain.keys import hash_key, key_matches, new_key
 from sfumato.domain.presets import PRESET_TEMPLATES, STYLE_UUID_PRESETS, apply_preset
 from sfumato.domain.pricing import PriceModel
 from sfumato.domain.status import GenerationStatus, IllegalTransition, JobState, transition
-from sfumato.engine.catalog import LEONARDO_DEFAULT_MODEL_ID, TINY_MODEL_ID, ModelCatalog
 from sfumato.wire.enums import PresetStyle, SdVersion
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sfumato.engine.catalog import TINY_MODEL_ID, ModelCatalog
+from sfumato.catalog import TINY_MODEL_ID, ModelCatalog
 from sfumato.store.tables import ApiKey, GeneratedImage, Generation
 from sfumato.webhooks.backoff import MAX_ATTEMPTS, SCHEDULE_S, retry_delay_s
 from sfumato.webhooks.signing import new_webhook_secret, sign

@@ -53,7 +53,7 @@ def print_table(table: Table) -> None:
 @contextmanager
 def refusing_engine_settings() -> Iterator[None]:
     """Turn an engine setting this machine cannot honour into one clear line and exit 2."""
-    from sfumato.engine.optimize import EngineConfigError
+    from sfumato.engine import EngineConfigError
 
     try:
         yield

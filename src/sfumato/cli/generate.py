@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sfumato.catalog import TINY_MODEL_ID, load_catalog
 from sfumato.cli.common import DataDir, console, load_settings, refusing_engine_settings
 from sfumato.domain.generation import GenerationRequest, resolve
-from sfumato.engine.catalog import TINY_MODEL_ID, load_catalog
 from sfumato.errors import SfumatoError
 
 
@@ -31,26 +31,17 @@ def generate(
     data_dir: DataDir = None,
 ) -> None:
     """Generate images from a prompt on this machine and write them as PNG files."""
-    # torch and diffusers load here, not at import, so `sfumato keys ...` starts fast.
-    from sfumato.engine.library_noise import quiet_ml_libraries
-
-    quiet_ml_libraries()
-    from sfumato.engine.families import adapter_for
-    from sfumato.engine.loaders import ModelSource
-    from sfumato.engine.optimize import EngineOptions
-    from sfumato.engine.renderer import Renderer
-    from sfumato.engine.tiny import ensure_tiny_model
+    from sfumato.engine import Engine
     from sfumato.jobs.runner import image_file_stem
 
     settings = load_settings(data_dir)
     catalog = load_catalog(settings)
+    engine = Engine(settings)  # no hub access: `sfumato models pull` fetches weights
     entry = catalog.get(model)
     if entry is None:
         console.print(f"[red]unknown model {model!r}[/red]: see `sfumato models list`")
         raise typer.Exit(2)
-    if entry.builtin == "tiny":
-        ensure_tiny_model(entry.weights_dir(settings.models_dir))
-    if not entry.is_installed(settings.models_dir):
+    if not engine.is_installed(entry):
         console.print(f"[red]{entry.name} is not installed[/red]: run `sfumato models pull {model}`")
         raise typer.Exit(2)
     request = GenerationRequest(
@@ -60,18 +51,18 @@ def generate(
     )  # fmt: skip
     try:
         plan = resolve(request, entry, catalog.key_of(entry))
-        adapter_for(entry.family, entry.name).check_request(plan.render_request())
+        engine.check(entry, plan.render_request())
     except SfumatoError as error:
         console.print(f"[red]{error.message}[/red]")
         raise typer.Exit(2) from None
 
     with refusing_engine_settings():
-        options = EngineOptions.from_settings(settings)
+        engine.renderer()  # torch and diffusers load here, not at import, so `sfumato keys ...` starts fast
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"{entry.name}, seed {plan.seed}", total=plan.num_inference_steps)
-        images = Renderer(options).render(
-            ModelSource.from_entry(entry, settings.models_dir),
+        images = engine.render(
+            entry,
             plan.render_request(),
             on_step=lambda done, total: progress.update(task, completed=done, total=total),
         )

@@ -11,8 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sfumato.cli.common import DataDir, console, load_settings
-from sfumato.engine.catalog import (
+from sfumato.catalog import (
     DIFFUSERS_MARKER,
     CatalogEditError,
     CatalogEntry,
@@ -24,6 +23,7 @@ from sfumato.engine.catalog import (
     remove_local_entry,
     shipped_entries,
 )
+from sfumato.cli.common import DataDir, console, load_settings
 
 models_app = typer.Typer(help="The model catalog and its weights.", no_args_is_help=True)
 
@@ -41,7 +41,7 @@ def models_list(
     catalog = load_catalog(settings)
     table = Table("modelId", "name", "family", "sdVersion", "served by", "installed")
     for entry in catalog.listed():
-        installed = "yes" if entry.is_installed(settings.models_dir) else ""
+        installed = "built in" if entry.builtin else "yes" if entry.is_installed(settings.models_dir) else ""
         table.add_row(entry.id, entry.name, entry.family, entry.sd_version, entry.source, installed)
     Console(width=200).print(table)
 
@@ -63,7 +63,7 @@ def models_add(
     data_dir: DataDir = None,
 ) -> None:
     """Register a local model under a Leonardo model id (written to <data-dir>/catalog.local.toml)."""
-    from sfumato.engine.detect import DetectionError, detect
+    from sfumato.engine import DetectionError, detect
 
     settings = load_settings(data_dir)
     catalog = load_catalog(settings)
@@ -110,7 +110,7 @@ def models_add(
 def _single_file_config(family: str, given: Path | None, catalog: ModelCatalog, models_dir: Path) -> Path:
     """The diffusers folder a single-file checkpoint is loaded with: `--config`, else an installed
     catalog model of the same family (its reference model first). Raises DetectionError if none fits."""
-    from sfumato.engine.detect import DetectionError, family_of_folder
+    from sfumato.engine import DetectionError, family_of_folder
 
     if given is not None:
         folder = given.expanduser().resolve()
@@ -161,7 +161,7 @@ def models_pull(
     ] = None,
 ) -> None:
     """Download a model's weights from the Hugging Face Hub (needs internet); re-run to resume."""
-    from sfumato.engine.hub import NothingToPull, hub_endpoint, pull_model
+    from sfumato.engine import NothingToPull, hub_endpoint, pull_model
 
     settings = load_settings(data_dir)
     catalog = load_catalog(settings)

@@ -66,7 +66,7 @@ def serve(
 
     import uvicorn
 
-    from sfumato.engine.library_noise import quiet_ml_libraries
+    from sfumato.engine import quiet_ml_libraries
 
     quiet_ml_libraries()
     from sfumato.api.app import create_app

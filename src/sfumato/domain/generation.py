@@ -12,9 +12,9 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sfumato.catalog import CatalogEntry
 from sfumato.domain.presets import apply_preset
-from sfumato.engine.catalog import CatalogEntry
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.request import RenderRequest
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError
 
 # Both prompts: at most this many characters (Unicode code points), as Leonardo caps `prompt`.

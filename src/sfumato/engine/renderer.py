@@ -1,7 +1,7 @@
 """Turns a RenderRequest into pictures: one family-agnostic plan, request -> adapter -> pipeline call.
 
 Where the weights come from (a diffusers folder, a single-file checkpoint, a base folder with a
-replacement UNet) is a `ModelSource`, loaded by `engine/loaders.py`; what differs between families
+replacement UNet) is a `ModelSource`, loaded by `engine/weights/loaders.py`; what differs between families
 (refusals, scheduler, call kwargs) is the family adapter's. The renderer only caches, takes turns
 and calls.
 """
@@ -17,11 +17,11 @@ import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # the real class, not the lazy dummy
 from PIL import Image
 
-from sfumato.engine.cache import CacheStats, PipelineCache
 from sfumato.engine.families import FamilyAdapter, adapter_for
-from sfumato.engine.loaders import ModelSource, load_pipeline, variant_of
-from sfumato.engine.optimize import EngineOptions, prepare_pipeline
-from sfumato.engine.types import RenderRequest, StepCallback
+from sfumato.engine.request import RenderRequest, StepCallback
+from sfumato.engine.runtime.cache import CacheStats, PipelineCache
+from sfumato.engine.runtime.optimize import EngineOptions, prepare_pipeline
+from sfumato.engine.weights.loaders import ModelSource, load_pipeline, variant_of
 
 # While a render waits for its model's lock, how often it reports in through `on_step`.
 _WAIT_REPORT_S = 1.0

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 
-from sfumato.engine.types import StepCallback
+from sfumato.engine import StepCallback
 from sfumato.jobs.runner import Claim, JobContext, JobInterrupted, LeaseLost, abandon_job, fail_job, run_job
 from sfumato.store.repositories import claim_next_job, holds_job, requeue_lapsed_jobs, running_lease_owners
 

@@ -16,19 +16,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from PIL import Image
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from sfumato.catalog import ModelCatalog
 from sfumato.domain.generation import GenerationPlan
 from sfumato.domain.status import JobState, transition
-from sfumato.engine.catalog import ModelCatalog
-from sfumato.engine.downloads import WeightsFetcher
-from sfumato.engine.loaders import ModelSource
-from sfumato.engine.renderer import Renderer
-from sfumato.engine.types import StepCallback
+from sfumato.engine import Engine, StepCallback
 from sfumato.storage.blobs import BlobStore
 from sfumato.store.repositories import park_job, refund_attempt, renew_lease, utcnow
 from sfumato.store.tables import GeneratedImage, Generation, Job
@@ -75,14 +71,11 @@ class JobContext:
 
     session_factory: sessionmaker[Session]
     catalog: ModelCatalog
-    renderer: Renderer
+    engine: Engine
     blobs: BlobStore
-    models_dir: Path
     # Completion webhooks: the absolute base of image URLs in the body, and a nudge for the deliverer.
     files_base_url: str = "http://127.0.0.1:8000"
     on_webhook: Callable[[], None] | None = None
-    # Fetches a model's absent weights before its first render; None: absent weights fail the job.
-    weights: WeightsFetcher | None = None
 
 
 def image_file_stem(model_name: str, prompt: str, index: int) -> str:
@@ -108,17 +101,12 @@ def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, c
 
     try:
         entry = ctx.catalog.resolve_key(plan.catalog_key)
-        if ctx.weights is not None and not entry.is_installed(ctx.models_dir):
-            # Absent weights are downloaded first; the generation stays PENDING meanwhile.
-            download = ctx.weights.start(entry)
-            if download.done():
-                ctx.weights.settled(entry, download)  # raises DownloadFailed: this attempt fails
-            elif claim is not None:
-                _park(ctx, job_id, claim, entry.source)
-                return
-            else:  # no queue to park in: wait here
-                ctx.weights.ensure(entry, heartbeat=_heartbeat(on_step, plan.num_inference_steps))
-        images = ctx.renderer.render(ModelSource.from_entry(entry, ctx.models_dir), plan.render_request(), on_step)
+        # Absent weights are downloaded first (a failed download fails this attempt); the
+        # generation stays PENDING meanwhile, its job parked so the worker serves other models.
+        if not ctx.engine.weights_ready(entry) and claim is not None:
+            _park(ctx, job_id, claim, entry.source)
+            return
+        images = ctx.engine.render(entry, plan.render_request(), on_step)
         if claim is not None and not claim.still_held(ctx, job_id):
             return  # a stale worker: whoever holds the job now writes the one image set
         prefix = f"users/{user_id}/generations/{generation_id}"
@@ -197,14 +185,6 @@ def _park(ctx: JobContext, job_id: str, claim: Claim, waiting_for: str) -> None:
     with ctx.session_factory() as session:
         if park_job(session, job_id, claim.owner, utcnow() + timedelta(seconds=PARK_S)):
             log.info("job %s parked for %.0f s while %s downloads", job_id, PARK_S, waiting_for)
-
-
-def _heartbeat(on_step: StepCallback | None, steps: int) -> Callable[[], None] | None:
-    """While weights download, report step 0 now and then: the worker's step callback renews the
-    lease and raises when the job was deleted or the worker is stopping."""
-    if on_step is None:
-        return None
-    return lambda: on_step(0, steps)
 
 
 def fail_job(ctx: JobContext, job_id: str, reason: str) -> bool:

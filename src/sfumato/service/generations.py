@@ -7,17 +7,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from sfumato.catalog import ModelCatalog
 from sfumato.domain.generation import resolve
 from sfumato.domain.pricing import PriceModel
 from sfumato.domain.status import GenerationStatus
-from sfumato.engine.catalog import ModelCatalog
-from sfumato.engine.downloads import HubAccess, unavailable_message
-from sfumato.engine.families import adapter_for
+from sfumato.engine import Engine
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable, TooManyRequests
 from sfumato.storage.blobs import BlobStore
 from sfumato.store.repositories import (
@@ -52,7 +50,7 @@ class CreatedGeneration:
 class GenerationService:
     session_factory: sessionmaker[Session]
     catalog: ModelCatalog
-    models_dir: Path
+    engine: Engine
     prices: PriceModel
     blobs: BlobStore
     on_queued: Callable[[], None]
@@ -60,8 +58,6 @@ class GenerationService:
     rate_per_minute: int = 100
     # Told the id of each deleted generation, so an in-process worker can stop it mid-render.
     on_deleted: Callable[[str], None] = _nothing_deleted
-    # Whether an absent model may be downloaded by the worker; None: never (refused at POST).
-    downloads: HubAccess | None = None
 
     def check_limits(self, session: Session, key_id: str, now: datetime) -> None:
         """Refuse (429) a key past its queue cap or creation rate, counted in the database (the
@@ -93,14 +89,13 @@ class GenerationService:
                 f"{request.model_id} is not a model this server knows: GET /platformModels lists them",
                 f"{GENERATION_ARGS_PATH}.modelId",
             )
-        if not model.is_installed(self.models_dir):
-            # Accepted (PENDING, the worker downloads first) only if a download can start now.
-            refusal = unavailable_message(model, self.downloads)
-            if refusal is not None:
-                raise ModelUnavailable(refusal, f"{GENERATION_ARGS_PATH}.modelId")
+        # An absent model is accepted (PENDING, the worker downloads first) only if a download can start now.
+        refusal = self.engine.availability(model)
+        if refusal is not None:
+            raise ModelUnavailable(refusal, f"{GENERATION_ARGS_PATH}.modelId")
         plan = resolve(request, model, self.catalog.key_of(model))
         # Family rules (a scheduler a flow-matching model cannot use, ...) are refused here, not at run time.
-        adapter_for(model.family, model.name).check_request(plan.render_request())
+        self.engine.check(model, plan.render_request())
         cost = self.prices.credits(
             width=plan.width, height=plan.height, num_images=plan.num_images, alchemy=plan.alchemy
         )

@@ -10,8 +10,8 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sfumato.catalog import ModelCatalog
 from sfumato.domain.status import GenerationStatus
-from sfumato.engine.catalog import ModelCatalog
 from sfumato.store.tables import ApiKey, Generation, WebhookAttempt, WebhookDelivery
 from sfumato.wire.webhook_envelope import EVENT_GENERATION_COMPLETE, generation_envelope, serialize
 

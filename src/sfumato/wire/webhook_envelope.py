@@ -12,8 +12,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sfumato.catalog import CatalogEntry
 from sfumato.domain.status import GenerationStatus
-from sfumato.engine.catalog import CatalogEntry
 from sfumato.store.tables import ApiKey, GeneratedImage, Generation
 from sfumato.wire.generation_response import UrlFor
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from sfumato.api.deps import ContainerDep, KeyDep, checked_uuid
 from sfumato.api.responses import LeonardoJSON
-from sfumato.engine.catalog import CatalogEntry
+from sfumato.catalog import CatalogEntry
 from sfumato.wire.enums import SdVersion
 
 router = APIRouter(tags=["models"])
@@ -25,14 +25,13 @@ def _description(entry: CatalogEntry, installed: bool) -> str:
 
 @router.get("/platformModels")
 def list_platform_models(_key: KeyDep, container: ContainerDep) -> LeonardoJSON:
-    models_dir = container.settings.models_dir
     listed = []
     for entry in container.catalog.listed():
         listed.append(
             {
                 "id": entry.id,
                 "name": entry.name,
-                "description": _description(entry, entry.is_installed(models_dir)),
+                "description": _description(entry, container.engine.is_installed(entry)),
                 "nsfw": entry.nsfw,
                 "featured": entry.featured,
                 "generated_image": None,
@@ -68,5 +67,5 @@ def get_model(id: str, _key: KeyDep, container: ContainerDep) -> LeonardoJSON:
     if entry is None:
         return LeonardoJSON({"custom_models_by_pk": None})
     return LeonardoJSON(
-        {"custom_models_by_pk": custom_model_by_pk(entry, entry.is_installed(container.settings.models_dir))}
+        {"custom_models_by_pk": custom_model_by_pk(entry, container.engine.is_installed(entry))}
     )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sfumato.engine.families import flux, flux_kontext, sd, sd3, sdxl, sdxl_lightning
 from sfumato.engine.families.common import refuse
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.request import RenderRequest
 
 if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, not for a POST check
     from diffusers.schedulers.scheduling_utils import SchedulerMixin

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.request import RenderRequest
 from sfumato.errors import GENERATION_ARGS_PATH, NotSupported
 
 if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, not for a POST check

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sfumato.engine.families.common import check_flow_match, flow_match_scheduler
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.request import RenderRequest
 
 FAMILIES = ("flux",)
 PIPELINE = "FluxPipeline"

@@ -15,7 +15,7 @@ from typing import Any
 
 from sfumato.engine.families import flux
 from sfumato.engine.families.common import check_flow_match, flow_match_scheduler
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.request import RenderRequest
 
 FAMILIES = ("flux-kontext",)
 PIPELINE = "FluxKontextPipeline"

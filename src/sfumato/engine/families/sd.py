@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.request import RenderRequest
 
 if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, not for a POST check
     from diffusers.schedulers.scheduling_utils import SchedulerMixin
@@ -22,7 +22,7 @@ def check_request(request: RenderRequest) -> None:
 
 def make_scheduler(name: str, base_config: Mapping[str, Any]) -> SchedulerMixin:
     """Any of Leonardo's seven schedulers, derived from the model's own scheduler config."""
-    from sfumato.engine.schedulers import make_scheduler as leonardo_scheduler
+    from sfumato.engine.families.schedulers import make_scheduler as leonardo_scheduler
 
     return leonardo_scheduler(name, base_config)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sfumato.engine.families.common import check_flow_match, flow_match_scheduler
 from sfumato.engine.families.sd import pipeline_kwargs as classic_pipeline_kwargs
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.request import RenderRequest
 
 FAMILIES = ("sd3",)
 PIPELINE = "StableDiffusion3Pipeline"

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sfumato.engine.families.common import refuse
 from sfumato.engine.families.sd import pipeline_kwargs
-from sfumato.engine.types import RenderRequest
+from sfumato.engine.request import RenderRequest
 
 if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, not for a POST check
     from diffusers.schedulers.scheduling_utils import SchedulerMixin

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sfumato.engine.catalog import DIFFUSERS_MARKER
+from sfumato.catalog import DIFFUSERS_MARKER
 
 
 class DetectionError(ValueError):

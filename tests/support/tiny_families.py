@@ -44,7 +44,7 @@ from transformers import (
     T5Tokenizer,
 )
 
-from sfumato.engine import tiny
+from sfumato.engine.weights import tiny
 
 _SEED = 20240701
 _HIDDEN = 32  # every CLIP text encoder's width, but SDXL's second

@@ -17,7 +17,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from sfumato.engine.catalog import DIFFUSERS_MARKER, CatalogEntry
+from sfumato.catalog import DIFFUSERS_MARKER, CatalogEntry
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sfumato.engine.catalog import DIFFUSERS_MARKER, CatalogEntry
+from sfumato.catalog import DIFFUSERS_MARKER, CatalogEntry
 
 if TYPE_CHECKING:  # torch and diffusers load when a model does, not when a catalog row is read
     import torch

@@ -19,7 +19,7 @@ from diffusers.schedulers.scheduling_lms_discrete import LMSDiscreteScheduler
 from diffusers.schedulers.scheduling_pndm import PNDMScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
-from sfumato.engine.types import SCHEDULERS
+from sfumato.engine.request import SCHEDULERS
 
 # Leonardo name -> (diffusers class, config overrides applied on top of the model's config).
 SCHEDULER_MAP: Mapping[str, tuple[type[ConfigMixin], Mapping[str, Any]]] = {

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from sfumato.engine.cache import pipeline_weights
+from sfumato.engine.runtime.cache import pipeline_weights
 
 if TYPE_CHECKING:
     from diffusers.pipelines.pipeline_utils import DiffusionPipeline

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from sfumato.engine.device import pick_device, pick_dtype
-from sfumato.engine.memory import GIB, OFFLOAD_PLANS, PlanChoice, resolve_memory_plan
+from sfumato.engine.errors import EngineConfigError
+from sfumato.engine.runtime.device import pick_device, pick_dtype
+from sfumato.engine.runtime.memory import GIB, OFFLOAD_PLANS, PlanChoice, resolve_memory_plan
 
 if TYPE_CHECKING:
     from diffusers.pipelines.pipeline_utils import DiffusionPipeline
@@ -35,10 +36,6 @@ FP8_MIN_CAPABILITY = (8, 9)
 FAST_EXTRA_HINT = "pip install 'sfumato[fast]'"
 # The modules a pipeline spends its steps in, in the order they are looked for.
 DENOISERS = ("transformer", "unet")
-
-
-class EngineConfigError(ValueError):
-    """An engine setting this machine cannot honour; the message says what to change."""
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
+from sfumato.catalog import CatalogEntry
 from sfumato.config import Settings
-from sfumato.engine.catalog import CatalogEntry
-from sfumato.engine.hub import hub_endpoint, pull_model
+from sfumato.engine.weights.hub import hub_endpoint, pull_model
 
 log = logging.getLogger(__name__)
 
