@@ -70,11 +70,11 @@ from transformers import (  # noqa: E402
 )
 
 from sfumato.config import Settings  # noqa: E402
-from sfumato.engine.families import adapter_for  # noqa: E402
+from sfumato.engine.families import family_of  # noqa: E402
 from sfumato.engine.renderer import Renderer, call_pipeline  # noqa: E402
 from sfumato.engine.request import RenderRequest  # noqa: E402
 from sfumato.engine.runtime.memory import activation_headroom, measure_weights  # noqa: E402
-from sfumato.engine.runtime.optimize import EngineOptions, compile_denoiser, prepare_pipeline  # noqa: E402
+from sfumato.engine.runtime.optimize import EngineOptions, compile_denoiser, prepare_pipeline, report  # noqa: E402
 from sfumato.engine.weights.loaders import ModelSource  # noqa: E402
 from sfumato.engine.weights.tiny import build_clip_tokenizer  # noqa: E402
 from tests.support.tiny_families import build_t5_tokenizer, ensure_tiny_family_model  # noqa: E402
@@ -409,12 +409,12 @@ def gpu_model(work: Workload, images: int, compile_too: bool, fast_mode: str) ->
     print(f"  peak GPU memory above the weights {above:.1f} GiB (memory_plan auto reserves {headroom:.1f} GiB)")
 
     options = EngineOptions(device=device, dtype=dtype, memory_plan="auto", fast_mode=fast_mode)
-    prepare_pipeline(pipe, options)  # logs what it applied
-    adapter = adapter_for(work.family)
+    report(prepare_pipeline(pipe, options))  # logs what it applied
+    family = family_of(work.family)
     request = request_for(work, images)
 
     def ours() -> list[Any]:
-        return call_pipeline(pipe, adapter, request)
+        return call_pipeline(pipe, family, request)
 
     ours()
     suffix = " + fp8" if fast_mode == "fp8" else ""
@@ -423,7 +423,8 @@ def gpu_model(work: Workload, images: int, compile_too: bool, fast_mode: str) ->
     best = raw / eager
     if compile_too:
         start = time.perf_counter()
-        how = compile_denoiser(pipe, "none")
+        compiled_module = compile_denoiser(pipe, "none")
+        how = f"torch.compile, {compiled_module.scope}: {compiled_module.module}"
         ours()  # the warm-up prepare_pipeline runs at load: compiles
         ours()  # and once more, in case the first call's guards recompile
         warm = time.perf_counter() - start
@@ -451,7 +452,7 @@ def run_gpu(models: list[str], images: int, runs: int | None, compile_too: bool,
 
 def cpu_model(work: Workload, folder: Path, images: int) -> float:
     """Tiny model: the whole Renderer vs a raw from_pretrained pipeline, alternated call by call."""
-    options = EngineOptions.from_settings(Settings(device="cpu", data_dir=folder.parent))
+    options = EngineOptions.from_settings(Settings(device="cpu", data_dir=folder.parent).engine)
     renderer = Renderer(options)
     source = ModelSource.from_folder(folder, work.family)
     request = request_for(work, images)

@@ -24,15 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
-from diffusers.pipelines.pipeline_utils import DiffusionPipeline
-from diffusers.utils import logging as diffusers_logging
-from transformers.utils import logging as transformers_logging
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sfumato.engine.runtime.library_noise import quiet_ml_libraries
 
 quiet_ml_libraries()  # before diffusers loads: its import-time advisories are not benchmark output
+
+from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # noqa: E402
 
 from sfumato.engine.runtime.cache import PipelineCache, pipeline_footprint  # noqa: E402
 from sfumato.engine.weights.tiny import ensure_tiny_model  # noqa: E402
@@ -97,8 +96,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="concurrent requests for one cold model")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    diffusers_logging.disable_progress_bar()  # one bar per load would bury the figures
-    transformers_logging.disable_progress_bar()
 
     with tempfile.TemporaryDirectory() as tmp:
         path = str(ensure_tiny_model(Path(tmp) / "sfumato-tiny"))

@@ -3,71 +3,120 @@
 Values come from (highest first) explicit arguments, `SFUMATO_*` environment variables,
 an optional TOML file named by `SFUMATO_CONFIG_FILE`, then the defaults below.
 Only this module reads the environment.
+
+Settings are grouped by concern (`settings.jobs`, `settings.engine`, ...) and each subsystem is
+handed its group. Every setting also has one flat name, which is its environment variable
+(`SFUMATO_<FLAT_NAME>`) and what `Settings(worker_threads=0)` and a flat TOML key take; a TOML
+file may use either flat keys or one table per group (`[jobs]` `worker_threads = 0`).
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "SFUMATO_"
 
 
-class Settings(BaseSettings):
-    """Everything a Sfumato process can be told; see README "Configuration"."""
+def _flat(name: str, flat_name: str, default: Any, **kwargs: Any) -> Any:
+    """A group field whose flat name (env var, flat TOML key) differs from its name in the group."""
+    return Field(default, validation_alias=AliasChoices(name, flat_name), **kwargs)
 
-    model_config = SettingsConfigDict(env_prefix="SFUMATO_", extra="forbid")
 
-    data_dir: Path = Field(Path("data"), description="SQLite file, images and built-in models live here.")
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ServerSettings(_Group):
+    """The HTTP process: where it listens, how it names itself, what bodies it reads."""
+
     host: str = "127.0.0.1"
     port: int = 8000
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in data_dir.")
-    database_busy_timeout_s: float = Field(
-        5.0,
-        gt=0,
-        description="How long a request waits for a busy database (SQLite's write lock, a PostgreSQL row "
-        "lock, a pooled connection) before it is answered 503 with Retry-After.",
-    )
     public_url: str | None = Field(
         None, description="Base URL used in image links; default: the URL the request came in on."
     )
-
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies get 413.")
     body_read_timeout_s: float = Field(
         30.0, gt=0, description="A request body that sends nothing for this long gets 408 and the connection closes."
     )
 
-    # Jobs
+
+class DatabaseSettings(_Group):
+    url: str | None = _flat("url", "database_url", None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+    busy_timeout_s: float = _flat(
+        "busy_timeout_s",
+        "database_busy_timeout_s",
+        5.0,
+        gt=0,
+        description="How long a request waits for a busy database (SQLite's write lock, a PostgreSQL row "
+        "lock, a pooled connection) before it is answered 503 with Retry-After.",
+    )
+
+
+class JobSettings(_Group):
+    """The in-process worker and the queue's leases (docs/reliability.md)."""
+
     worker_threads: int = Field(1, ge=0, description="In-process workers; 0 = API only, no generation.")
-    job_poll_interval_s: float = Field(1.0, gt=0)
-    job_lease_s: float = Field(600.0, gt=0, description="A RUNNING job whose lease lapsed is re-queued.")
-    default_key_concurrency: int = Field(10, ge=1)
-    job_max_attempts: int = Field(
-        3, ge=1, description="Runs a job gets (pipeline failures and dead workers) before it ends FAILED."
+    poll_interval_s: float = _flat("poll_interval_s", "job_poll_interval_s", 1.0, gt=0)
+    lease_s: float = _flat(
+        "lease_s", "job_lease_s", 600.0, gt=0, description="A RUNNING job whose lease lapsed is re-queued."
+    )
+    max_attempts: int = _flat(
+        "max_attempts",
+        "job_max_attempts",
+        3,
+        ge=1,
+        description="Runs a job gets (pipeline failures and dead workers) before it ends FAILED.",
+    )
+    default_key_concurrency: int = Field(10, ge=1, description="Jobs of one key running at once, unless the key says.")
+
+
+class LimitSettings(_Group):
+    """Per-key limits (docs/reliability.md): past either, POST /generations answers 429 + Retry-After."""
+
+    queue_cap: int = _flat(
+        "queue_cap", "key_queue_cap", 200, ge=1, description="Most unfinished (PENDING) generations one key may have."
+    )
+    rate_per_minute: int = _flat(
+        "rate_per_minute",
+        "key_rate_per_minute",
+        100,
+        ge=1,
+        description="Most generations one key may create per rolling minute.",
     )
 
-    # Per-key limits (docs/reliability.md): past either, POST /generations answers 429 + Retry-After.
-    key_queue_cap: int = Field(200, ge=1, description="Most unfinished (PENDING) generations one key may have.")
-    key_rate_per_minute: int = Field(100, ge=1, description="Most generations one key may create per rolling minute.")
 
-    # Completion webhooks (docs/webhooks.md)
-    webhook_backoff_scale: float = Field(
-        1.0, gt=0, description="Multiplies every retry delay; tests compress the ~24 h schedule to seconds."
+class WebhookSettings(_Group):
+    """Completion webhooks (docs/webhooks.md)."""
+
+    backoff_scale: float = _flat(
+        "backoff_scale",
+        "webhook_backoff_scale",
+        1.0,
+        gt=0,
+        description="Multiplies every retry delay; tests compress the ~24 h schedule to seconds.",
     )
-    webhook_poll_interval_s: float = Field(1.0, gt=0, description="How often the deliverer looks for due rows.")
-    webhook_timeout_s: float = Field(15.0, gt=0, description="Per-attempt HTTP timeout.")
+    poll_interval_s: float = _flat(
+        "poll_interval_s",
+        "webhook_poll_interval_s",
+        1.0,
+        gt=0,
+        description="How often the deliverer looks for due rows.",
+    )
+    timeout_s: float = _flat("timeout_s", "webhook_timeout_s", 15.0, gt=0, description="Per-attempt HTTP timeout.")
 
-    # Engine
+
+class EngineSettings(_Group):
+    """How pipelines run on this machine (docs/performance.md)."""
+
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
-    torch_threads: int | None = Field(None, ge=1)
-    catalog_file: Path | None = Field(None, description="Operator TOML overriding/extending the catalog.")
+    torch_threads: int | None = Field(None, ge=1, description="CPU threads for inference; default: torch's.")
     model_cache_device_bytes: int | None = Field(
         None, ge=1, description="Accelerator bytes of pipeline weights kept loaded; None = unbounded."
     )
@@ -89,6 +138,12 @@ class Settings(BaseSettings):
         "off",
         description="fp8: FP8 weights via torchao (CUDA, compute >= 8.9): faster, slightly different pictures.",
     )
+
+
+class ModelSettings(_Group):
+    """Which models exist (the catalog) and where absent weights come from (docs/models.md)."""
+
+    catalog_file: Path | None = Field(None, description="Operator TOML overriding/extending the catalog.")
     allow_downloads: bool = Field(
         True,
         description="Fetch an absent model's weights from the hub on its first request (when the hub is reachable).",
@@ -97,13 +152,51 @@ class Settings(BaseSettings):
         None, description="Hugging Face-compatible hub URL; default: HF_ENDPOINT, else huggingface.co."
     )
 
-    # Price model (credits), see docs/knobs.md "Cost"
-    price_image_base: float = 1.5
-    price_per_megapixel: float = 1.5
-    price_alchemy_multiplier: float = 2.5
+
+class PriceSettings(_Group):
+    """The credit price model, see docs/knobs.md "Cost"."""
+
+    image_base: float = _flat("image_base", "price_image_base", 1.5)
+    per_megapixel: float = _flat("per_megapixel", "price_per_megapixel", 1.5)
+    alchemy_multiplier: float = _flat("alchemy_multiplier", "price_alchemy_multiplier", 2.5)
     api_token_allowance: int = Field(
         1_000_000, description="Reported by /me as the key's API tokens; Sfumato does not bill."
     )
+
+
+class Settings(BaseSettings):
+    """Everything a Sfumato process can be told; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("data"), description="SQLite file, images and built-in models live here.")
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    prices: PriceSettings = Field(default_factory=PriceSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _group_flat_names(cls, data: Any) -> Any:
+        """`worker_threads=0` (a flat name, as every source but a grouped TOML table gives it) lands in
+        its group; an unknown name is left for `extra="forbid"` to refuse."""
+        if not isinstance(data, dict):
+            return data
+        grouped: dict[str, Any] = {}
+        for key, value in data.items():
+            group, field = FLAT_NAMES.get(key, (None, key))
+            if group is None:
+                grouped[key] = value
+                continue
+            existing = grouped.get(group)
+            merged = dict(existing) if isinstance(existing, dict) else {}
+            merged[field] = value
+            grouped[group] = merged
+        return grouped
 
     @classmethod
     def settings_customise_sources(
@@ -114,21 +207,21 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("SFUMATO_CONFIG_FILE")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [_Flattened(init_settings), _FlatEnvSource(settings_cls)]
+        toml_file = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
         if toml_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+            sources.append(_FlatTomlSource(settings_cls, Path(toml_file)))
         return tuple(sources)
 
     # Derived locations: one place decides the data-dir layout.
     @property
     def sqlalchemy_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'sfumato.db'}"
+        return self.database.url or f"sqlite:///{self.data_dir.resolve() / 'sfumato.db'}"
 
     @property
     def files_base_url(self) -> str:
         """Absolute base for image links where no request is at hand (webhook bodies)."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
 
     @property
     def images_dir(self) -> Path:
@@ -137,3 +230,93 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+
+_GROUPS: dict[str, type[_Group]] = {
+    name: info.annotation
+    for name, info in Settings.model_fields.items()
+    if isinstance(info.annotation, type) and issubclass(info.annotation, _Group)
+}
+
+
+def _flat_name(name: str, info: FieldInfo) -> str:
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return next(str(choice) for choice in alias.choices if choice != name)
+    return name
+
+
+# flat name -> (group, field in the group); top-level fields map to (None, name).
+FLAT_NAMES: dict[str, tuple[str | None, str]] = {
+    "data_dir": (None, "data_dir"),
+    **{
+        _flat_name(field, info): (group, field)
+        for group, model in _GROUPS.items()
+        for field, info in model.model_fields.items()
+    },
+}
+
+
+def env_name(location: tuple[str | int, ...]) -> str:
+    """The environment variable of a setting, from a validation error's location (`("jobs", "lease_s")`)."""
+    parts = [str(part) for part in location]
+    if len(parts) >= 2 and parts[0] in _GROUPS:
+        model = _GROUPS[parts[0]]
+        info = model.model_fields.get(parts[1])
+        flat = _flat_name(parts[1], info) if info is not None else parts[1]
+        return ENV_PREFIX + flat.upper()
+    return ENV_PREFIX + "_".join(parts).upper()
+
+
+class _FlatEnvSource(PydanticBaseSettingsSource):
+    """`SFUMATO_<FLAT_NAME>` variables (any case), as flat names for `_group_flat_names`."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every variable at once
+
+    def __call__(self) -> dict[str, Any]:
+        upper = {key.upper(): value for key, value in os.environ.items()}
+        return {flat: upper[ENV_PREFIX + flat.upper()] for flat in FLAT_NAMES if ENV_PREFIX + flat.upper() in upper}
+
+
+class _FlatTomlSource(PydanticBaseSettingsSource):
+    """The TOML file: flat keys, or a table per group; tables are flattened so that every source
+    merges by flat name (a flat env variable then overrides the file's grouped key)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the whole file
+
+    def __call__(self) -> dict[str, Any]:
+        return _flatten(tomllib.loads(self.path.read_text(encoding="utf-8")))
+
+
+class _Flattened(PydanticBaseSettingsSource):
+    """Another source (the explicit arguments) with its group tables flattened like the TOML file's."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self.source = source
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ flattens the whole source
+
+    def __call__(self) -> dict[str, Any]:
+        return _flatten(self.source())
+
+
+def _flatten(data: dict[str, Any]) -> dict[str, Any]:
+    """`{"jobs": {"lease_s": 5}}` -> `{"job_lease_s": 5}`, so every source merges by flat name and the
+    highest one wins per setting; an unknown field stays visible as `jobs.<field>` to be refused."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _GROUPS and isinstance(value, dict):
+            for field, field_value in value.items():
+                info = _GROUPS[key].model_fields.get(field)
+                flat[_flat_name(field, info) if info is not None else f"{key}.{field}"] = field_value
+        else:
+            flat[key] = value
+    return flat

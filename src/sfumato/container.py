@@ -34,6 +34,8 @@ class Container:
     blobs: LocalBlobStore
     keys: KeyService
     generations: GenerationService
+    # What running a job needs: the worker's, and `sfumato generate`'s, which runs its own job.
+    jobs: JobContext
     worker: LocalWorker | None
     # Sends completion webhooks; built for server processes, started by the app's lifespan.
     deliverer: WebhookDeliverer | None = None
@@ -48,38 +50,38 @@ class Container:
 
 def build_container(settings: Settings, *, with_worker: bool) -> Container:
     """Everything a server (with_worker=True: it also generates) or a CLI command needs."""
-    db, session_factory = open_store(settings.sqlalchemy_url, settings.database_busy_timeout_s)
+    db, session_factory = open_store(settings.sqlalchemy_url, settings.database.busy_timeout_s)
     catalog = load_catalog(settings)
     # Absent models: refused at POST, or fetched by the worker when the hub can be reached.
-    engine = Engine(settings, HubAccess.from_settings(settings))
+    engine = Engine(settings.engine, settings.models_dir, HubAccess.from_settings(settings.models))
     blobs = LocalBlobStore(settings.images_dir)
 
     deliverer: WebhookDeliverer | None = None
     if with_worker:
         deliverer = WebhookDeliverer(
             session_factory,
-            poll_interval_s=settings.webhook_poll_interval_s,
-            backoff_scale=settings.webhook_backoff_scale,
-            timeout_s=settings.webhook_timeout_s,
+            poll_interval_s=settings.webhooks.poll_interval_s,
+            backoff_scale=settings.webhooks.backoff_scale,
+            timeout_s=settings.webhooks.timeout_s,
         )
+    ctx = JobContext(
+        session_factory=session_factory,
+        catalog=catalog,
+        engine=engine,
+        blobs=blobs,
+        max_attempts=settings.jobs.max_attempts,
+        files_base_url=settings.files_base_url,
+        on_webhook=deliverer.notify if deliverer else None,
+    )
     worker: LocalWorker | None = None
-    if with_worker and settings.worker_threads > 0:
+    if with_worker and settings.jobs.worker_threads > 0:
         engine.renderer()  # a worker loads torch now and refuses engine settings it cannot honour
-        ctx = JobContext(
-            session_factory=session_factory,
-            catalog=catalog,
-            engine=engine,
-            blobs=blobs,
-            files_base_url=settings.files_base_url,
-            on_webhook=deliverer.notify if deliverer else None,
-        )
         worker = LocalWorker(
             ctx,
-            threads=settings.worker_threads,
-            poll_interval_s=settings.job_poll_interval_s,
-            lease_s=settings.job_lease_s,
-            max_attempts=settings.job_max_attempts,
-            default_concurrency=settings.default_key_concurrency,
+            threads=settings.jobs.worker_threads,
+            poll_interval_s=settings.jobs.poll_interval_s,
+            lease_s=settings.jobs.lease_s,
+            default_concurrency=settings.jobs.default_key_concurrency,
         )
 
     generations = GenerationService(
@@ -87,14 +89,14 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         catalog=catalog,
         engine=engine,
         prices=PriceModel(
-            image_base=settings.price_image_base,
-            per_megapixel=settings.price_per_megapixel,
-            alchemy_multiplier=settings.price_alchemy_multiplier,
+            image_base=settings.prices.image_base,
+            per_megapixel=settings.prices.per_megapixel,
+            alchemy_multiplier=settings.prices.alchemy_multiplier,
         ),
         blobs=blobs,
         on_queued=worker.notify if worker else (lambda: None),
-        queue_cap=settings.key_queue_cap,
-        rate_per_minute=settings.key_rate_per_minute,
+        queue_cap=settings.limits.queue_cap,
+        rate_per_minute=settings.limits.rate_per_minute,
         on_deleted=worker.cancel if worker else (lambda _generation_id: None),
     )
     return Container(
@@ -106,6 +108,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         blobs=blobs,
         keys=KeyService(session_factory),
         generations=generations,
+        jobs=ctx,
         worker=worker,
         deliverer=deliverer,
     )

@@ -71,11 +71,6 @@ class NotFound(SfumatoError):
     code = "not-found"
 
 
-class MethodNotAllowed(SfumatoError):
-    status = 405
-    code = "method-not-allowed"
-
-
 class PayloadTooLarge(SfumatoError):
     status = 413
     code = "bad-request"
@@ -122,9 +117,3 @@ class ServiceUnavailable(RetryLater):
     """The database stayed busy (or unreachable) past its timeout: nothing was done, try again."""
 
     status = 503
-
-
-class ServiceError(SfumatoError):
-    """A server-side failure that we caught; message is safe to show."""
-
-    status = 500

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +16,8 @@ import huggingface_hub.constants
 import pytest
 
 from sfumato.catalog import DIFFUSERS_MARKER, LEONARDO_DEFAULT_MODEL_ID, CatalogEntry
-from sfumato.engine.weights.fetcher import DownloadFailed, HubAccess, WeightsFetcher
-from sfumato.engine.weights.hub import pull_model
+from sfumato.config import EngineSettings
+from sfumato.engine import DownloadFailed, Engine, HubAccess, pull_model
 from sfumato.engine.weights.tiny import ensure_tiny_model
 from tests.conftest import Server, run_cli, tiny_request, to_wire, wait_for_generation
 from tests.support.fake_hub import CLOSED_HUB_URL, HUB_ENV, FakeHub
@@ -43,10 +41,10 @@ def _row(model_id: str, name: str, repo: str) -> str:
 
 
 def _sd15_entry(repo: str) -> CatalogEntry:
-    return CatalogEntry(
-        id=HUB_TINY_ID, name="Hub Tiny", family="sd15", sd_version="v1_5", native_width=64, native_height=64,
-        default_steps=10, default_guidance=7.0, repo=repo,
-    )  # fmt: skip
+    return CatalogEntry.from_row({
+        "id": HUB_TINY_ID, "name": "Hub Tiny", "family": "sd15", "sd_version": "v1_5", "native_width": 64,
+        "native_height": 64, "default_steps": 10, "default_guidance": 7.0, "repo": repo,
+    })  # fmt: skip
 
 
 def _post_default_model(server: Server) -> tuple[int, dict[str, Any]]:
@@ -237,58 +235,60 @@ def test_a_download_does_not_hold_the_only_worker_thread(tiny_folder: Path, tmp_
         hub.stop()
 
 
-def test_a_waiting_job_can_leave_and_the_download_goes_on(tiny_folder: Path, tmp_path: Path, hub_online: None) -> None:
-    """The heartbeat runs while a job waits; what it raises (a DELETE, a shutdown) ends that wait
-    only: the download finishes and the next job finds the weights installed."""
+def _engine(models_dir: Path, hub_url: str) -> Engine:
+    """The engine a worker gets: one that may fetch absent weights from `hub_url`."""
+    return Engine(EngineSettings(), models_dir, HubAccess(allow_downloads=True, endpoint=hub_url))
+
+
+def _file_gets(hub: FakeHub) -> Counter[str]:
+    return Counter(path for method, path, _ in hub.log if method == "GET" and "/resolve/" in path)
+
+
+def test_a_download_goes_on_without_its_waiting_jobs(tiny_folder: Path, tmp_path: Path, hub_online: None) -> None:
+    """`weights_ready` starts the download and answers at once; a job that asks again joins the same
+    download, and one that stops asking (deleted, shut down) does not stop it: it lands, once."""
     hub = FakeHub({TINY_REPO: tiny_folder}, delay_s=0.5)
     url = hub.start()
     try:
-        fetcher = WeightsFetcher(tmp_path, HubAccess(allow_downloads=True, endpoint=url), heartbeat_s=0.05)
-        entry = _sd15_entry(TINY_REPO)
-        beats: list[float] = []
-
-        def leave_on_third_beat() -> None:
-            beats.append(time.monotonic())
-            if len(beats) == 3:
-                raise KeyboardInterrupt  # any exception: stands for the worker's LeaseLost
-
-        with pytest.raises(KeyboardInterrupt):
-            fetcher.ensure(entry, heartbeat=leave_on_third_beat)
-        assert not entry.is_installed(tmp_path)  # the download is still running
-        fetcher.ensure(entry)  # joins the same download
-        assert entry.is_installed(tmp_path) and len(beats) == 3
-        assert set(Counter(p for m, p, _ in hub.log if m == "GET" and "/resolve/" in p).values()) == {1}
+        engine, entry = _engine(tmp_path, url), _sd15_entry(TINY_REPO)
+        assert not engine.weights_ready(entry)  # started: the job would be parked now
+        assert not engine.weights_ready(entry)  # a second job joins the running download
+        assert not entry.weights.is_installed(tmp_path)
+        # Nobody asks meanwhile; the download finishes on its own and the next job finds the weights.
+        poll_until(
+            lambda: entry.weights.is_installed(tmp_path), timeout_s=60, interval_s=0.05, message="the download stopped"
+        )
+        assert engine.weights_ready(entry)
+        assert set(_file_gets(hub).values()) == {1}  # each file fetched once
     finally:
         hub.stop()
 
 
-def test_concurrent_ensures_share_one_download_and_a_failure_is_retried(
+def test_jobs_share_one_failed_download_and_the_next_one_starts_afresh(
     tiny_folder: Path, tmp_path: Path, hub_online: None
 ) -> None:
     hub = FakeHub({TINY_REPO: tiny_folder}, missing={"vae/config.json"})
     url = hub.start()
     try:
-        fetcher = WeightsFetcher(tmp_path, HubAccess(allow_downloads=True, endpoint=url))
-        entry = _sd15_entry(TINY_REPO)
-        errors: list[BaseException] = []
+        engine, entry = _engine(tmp_path, url), _sd15_entry(TINY_REPO)
 
-        def job() -> None:
+        def download_failure() -> DownloadFailed | None:
+            """None while the download runs; its failure once it ended, which `weights_ready` raises."""
             try:
-                fetcher.ensure(entry)
+                assert not engine.weights_ready(entry)
             except DownloadFailed as error:
-                errors.append(error)
+                return error
+            return None
 
-        threads = [threading.Thread(target=job) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert len(errors) == 3 and len({id(e) for e in errors}) == 1, errors  # one download, one failure
-        assert str(errors[0]).startswith(f"downloading {TINY_REPO} from {url}: "), errors[0]
-        assert len([p for m, p, _ in hub.log if p == f"/api/models/{TINY_REPO}"]) == 1
+        failure = poll_until(download_failure, timeout_s=60, interval_s=0.05, message="the download never ended")
+        assert str(failure).startswith(f"downloading {TINY_REPO} from {url}: "), failure
+        assert len([p for m, p, _ in hub.log if p == f"/api/models/{TINY_REPO}"]) == 1  # every ask, one download
+
         hub.missing = set()
-        fetcher.ensure(entry)  # a failed download is not remembered: the next job starts a fresh one
-        assert entry.is_installed(tmp_path)
+        # A failed download is not remembered: the next job starts a fresh one, which lands.
+        poll_until(lambda: engine.weights_ready(entry), timeout_s=60, interval_s=0.05, message="no fresh download")
+        assert entry.weights.is_installed(tmp_path)
+        assert len([p for m, p, _ in hub.log if p == f"/api/models/{TINY_REPO}"]) == 2
     finally:
         hub.stop()
 
@@ -311,35 +311,36 @@ def test_lightning_style_row_pulls_base_and_unet_file(tmp_path: Path, hub_online
         f'unet_repo = "{UNET_REPO}"\nunet_file = "{UNET_FILE}"\nsd_version = "SDXL_LIGHTNING"\n'
         "native_width = 64\nnative_height = 64\ndefault_steps = 8\ndefault_guidance = 0.0\n"
     )
-    entry = CatalogEntry(
-        id=HUB_TINY_ID, name="Hub Lightning", family="sdxl-lightning", sd_version="SDXL_LIGHTNING",
-        native_width=64, native_height=64, default_steps=8, default_guidance=0.0, repo=SDXL_REPO,
-        unet_repo=UNET_REPO, unet_file=UNET_FILE,
-    )  # fmt: skip
+    entry = CatalogEntry.from_row({
+        "id": HUB_TINY_ID, "name": "Hub Lightning", "family": "sdxl-lightning", "sd_version": "SDXL_LIGHTNING",
+        "native_width": 64, "native_height": 64, "default_steps": 8, "default_guidance": 0.0, "repo": SDXL_REPO,
+        "unet_repo": UNET_REPO, "unet_file": UNET_FILE,
+    })  # fmt: skip
     models_dir = data_dir / "models"
-    unet_path = entry.unet_path(models_dir)
+    weights = entry.weights
+    unet_path = weights.unet_path(models_dir)
     assert unet_path is not None
     try:
         # The UNet file is fetched first: while it is missing, nothing of the base counts.
         with pytest.raises(Exception, match=UNET_FILE):
             pull_model(entry, models_dir, endpoint=url)
-        assert not entry.is_installed(models_dir)
-        assert not (entry.weights_dir(models_dir) / DIFFUSERS_MARKER).exists()
+        assert not weights.is_installed(models_dir)
+        assert not (weights.weights_dir(models_dir) / DIFFUSERS_MARKER).exists()
 
         hub.missing, hub.log = set(), []
         env = {**HUB_ENV, "SFUMATO_CATALOG_FILE": str(catalog), "SFUMATO_HUB_ENDPOINT": url}
         run_cli(data_dir, "models", "pull", HUB_TINY_ID, env=env)
-        assert entry.is_installed(models_dir)
+        assert weights.is_installed(models_dir)
         assert unet_path.read_bytes() == (unets / UNET_FILE).read_bytes()
         for name, data in hub.files(SDXL_REPO).items():
-            assert (entry.weights_dir(models_dir) / name).read_bytes() == data, name
+            assert (weights.weights_dir(models_dir) / name).read_bytes() == data, name
         assert hub.gets(UNET_FILE) == [None] and hub.gets("sdxl_lightning_4step_lora.safetensors") == []
 
         # A server filling a gap fetches only what is missing: here the UNet file, not the base.
         unet_path.unlink()
         hub.log = []
         pull_model(entry, models_dir, endpoint=url, only_missing=True)
-        assert entry.is_installed(models_dir)
+        assert weights.is_installed(models_dir)
         gets = [path for method, path, _ in hub.log if method == "GET"]
         assert len(gets) == 1 and gets[0].startswith(f"/{UNET_REPO}/resolve/") and gets[0].endswith(UNET_FILE), gets
 
@@ -348,6 +349,6 @@ def test_lightning_style_row_pulls_base_and_unet_file(tmp_path: Path, hub_online
         hub.missing = {UNET_FILE}
         with pytest.raises(Exception, match=UNET_FILE):
             pull_model(entry, models_dir, endpoint=url)
-        assert (entry.weights_dir(models_dir) / DIFFUSERS_MARKER).is_file() and not entry.is_installed(models_dir)
+        assert (weights.weights_dir(models_dir) / DIFFUSERS_MARKER).is_file() and not weights.is_installed(models_dir)
     finally:
         hub.stop()

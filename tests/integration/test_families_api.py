@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sfumato.engine.families import ADAPTERS
+from sfumato.engine.families import FAMILIES
 from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
 from tests.support.tiny_families import ensure_tiny_family_model, ensure_tiny_lightning_unet
 
@@ -74,7 +74,7 @@ def wire(**overrides: Any) -> dict[str, Any]:
 
 
 def test_every_registered_family_is_served_here() -> None:
-    assert sorted(MODELS) == sorted(ADAPTERS)
+    assert sorted(MODELS) == sorted(FAMILIES)
 
 
 @pytest.mark.parametrize("family", sorted(MODELS))

@@ -119,17 +119,17 @@ def test_pull_resumes_and_installs_only_when_complete(
     hub.drop_once, hub.missing = largest, {"scheduler/scheduler_config.json"}
     with pytest.raises(Exception, match="scheduler_config"):
         pull_model(entry, models_dir, endpoint=url)
-    assert not entry.is_installed(models_dir)
+    assert not entry.weights.is_installed(models_dir)
     resumed = [r for m, p, r in hub.log if m == "GET" and p.endswith(largest) and r and r != "bytes=0-"]
     assert resumed, hub.log
-    assert (entry.weights_dir(models_dir) / largest).read_bytes() == files[largest]
+    assert (entry.weights.weights_dir(models_dir) / largest).read_bytes() == files[largest]
 
     # Second pull, through the CLI and HF_ENDPOINT: fetches only what is missing, then the marker.
     hub.missing, hub.log = set(), []
     run_cli(data_dir, "models", "pull", str(entry.id), env={**HUB_ENV, "HF_ENDPOINT": url})
     assert not [p for m, p, _ in hub.log if m == "GET" and p.endswith(largest)]
-    assert entry.is_installed(models_dir)
-    target = entry.weights_dir(models_dir)
+    assert entry.weights.is_installed(models_dir)
+    target = entry.weights.weights_dir(models_dir)
     for name, data in files.items():
         assert (target / name).read_bytes() == data, name
 
@@ -150,7 +150,7 @@ def test_pull_killed_mid_file_starts_that_file_over_and_clears_the_leftover(tmp_
     url = hub.start()
     data_dir = tmp_path / "data"
     entry = _hub_entry(data_dir)
-    target = entry.weights_dir(data_dir / "models")
+    target = entry.weights.weights_dir(data_dir / "models")
     command = [sys.executable, "-m", "sfumato", "models", "pull", str(entry.id), "--endpoint", url]
     try:
         first = subprocess.Popen(
@@ -164,7 +164,7 @@ def test_pull_killed_mid_file_starts_that_file_over_and_clears_the_leftover(tmp_
         first.wait(30)
         assert 0 < partial.stat().st_size < BIG_BYTES  # killed mid-file, with bytes on disk
         finished = {name for name in hub.files(REPO) if (target / name).is_file()}
-        assert finished and BIG not in finished and not entry.is_installed(data_dir / "models")
+        assert finished and BIG not in finished and not entry.weights.is_installed(data_dir / "models")
 
         hub.slow, hub.log = None, []
         run_cli(data_dir, "models", "pull", str(entry.id), "--endpoint", url, env=HUB_ENV)
@@ -172,7 +172,7 @@ def test_pull_killed_mid_file_starts_that_file_over_and_clears_the_leftover(tmp_
         assert hub.gets(BIG) == [None]
         assert not [name for name in finished if hub.gets(name)]  # finished files are not fetched again
         assert not partial.exists() and not list((target / HF_DOWNLOAD_STATE).rglob("*.incomplete"))
-        assert entry.is_installed(data_dir / "models")
+        assert entry.weights.is_installed(data_dir / "models")
         for name, data in hub.files(REPO).items():
             assert (target / name).read_bytes() == data, name
     finally:
@@ -182,10 +182,10 @@ def test_pull_killed_mid_file_starts_that_file_over_and_clears_the_leftover(tmp_
 def _hub_entry(data_dir: Path) -> CatalogEntry:
     """A `models add`-style row for REPO in the data dir's local catalog."""
     local = local_catalog_path(data_dir)
-    entry = CatalogEntry(
-        id="3d0f4a51-9c1e-4b7a-8e2d-5f6a7b8c9d0e", name="Hub Tiny", family="sd15", sd_version="v1_5",
-        native_width=64, native_height=64, default_steps=10, default_guidance=7.0, repo=REPO,
-    )  # fmt: skip
+    entry = CatalogEntry.from_row({
+        "id": "3d0f4a51-9c1e-4b7a-8e2d-5f6a7b8c9d0e", "name": "Hub Tiny", "family": "sd15", "sd_version": "v1_5",
+        "native_width": 64, "native_height": 64, "default_steps": 10, "default_guidance": 7.0, "repo": REPO,
+    })  # fmt: skip
     add_local_entry(local, entry, ModelCatalog.load(None, local_file=local))
     return entry
 

@@ -41,13 +41,13 @@ SDK_WIRE_DEFAULTS: dict[str, Any] = {
 COMPLETE_TIMEOUT_S = 300  # a 1024x768x4 render queued behind other tests on a shared, slow machine
 
 _TINY = ModelCatalog.load().get(TINY_MODEL_ID)
-assert _TINY is not None and _TINY.alchemy_steps is not None
-TINY_STEPS = {True: _TINY.alchemy_steps, False: _TINY.default_steps}
+assert _TINY is not None and _TINY.quality.alchemy_steps is not None
+TINY_STEPS = {True: _TINY.quality.alchemy_steps, False: _TINY.quality.default_steps}
 _SETTINGS = Settings()
 PRICES = PriceModel(
-    image_base=_SETTINGS.price_image_base,
-    per_megapixel=_SETTINGS.price_per_megapixel,
-    alchemy_multiplier=_SETTINGS.price_alchemy_multiplier,
+    image_base=_SETTINGS.prices.image_base,
+    per_megapixel=_SETTINGS.prices.per_megapixel,
+    alchemy_multiplier=_SETTINGS.prices.alchemy_multiplier,
 )
 
 

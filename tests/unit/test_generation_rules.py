@@ -6,15 +6,18 @@ import pytest
 
 from sfumato.catalog import TINY_MODEL_ID, ModelCatalog
 from sfumato.domain.generation import GenerationRequest, resolve
+from sfumato.engine import Engine
 from sfumato.errors import ClientError
 
 CATALOG = ModelCatalog.load()
 TINY = CATALOG.get(TINY_MODEL_ID)
 assert TINY is not None
+TINY_TRAITS = Engine.traits(TINY)
 
 
 def plan_for(**fields: object):  # type: ignore[no-untyped-def]
-    return resolve(GenerationRequest(prompt="a cat", **fields), TINY, TINY_MODEL_ID)  # type: ignore[arg-type]
+    request = GenerationRequest(prompt="a cat", **fields)  # type: ignore[arg-type]
+    return resolve(request, TINY, TINY_MODEL_ID, TINY_TRAITS)  # type: ignore[arg-type]
 
 
 def test_defaults_follow_the_spec() -> None:
@@ -22,14 +25,14 @@ def test_defaults_follow_the_spec() -> None:
     assert (plan.width, plan.height, plan.num_images) == (1024, 768, 4)
     assert plan.alchemy is True and plan.preset_style == "DYNAMIC"
     assert plan.scheduler == "EULER_DISCRETE"
-    assert plan.num_inference_steps == TINY.alchemy_steps
+    assert plan.num_inference_steps == TINY.quality.alchemy_steps
     assert 0 <= plan.seed <= 2_147_483_637
     assert plan.model_id == TINY_MODEL_ID and plan.sd_version == "v1_5"
 
 
 def test_alchemy_off_uses_plain_steps_and_leonardo_preset() -> None:
     plan = plan_for(alchemy=False)
-    assert plan.preset_style == "LEONARDO" and plan.num_inference_steps == TINY.default_steps
+    assert plan.preset_style == "LEONARDO" and plan.num_inference_steps == TINY.quality.default_steps
 
 
 def test_a_preset_applies_without_alchemy_too() -> None:
@@ -38,7 +41,7 @@ def test_a_preset_applies_without_alchemy_too() -> None:
     assert cinematic.preset_style == "CINEMATIC" and cinematic.alchemy is False
     assert cinematic.pipeline_prompt == plan_for(alchemy=True, preset_style="CINEMATIC").pipeline_prompt
     assert cinematic.pipeline_prompt.startswith("cinematic film still of a cat")
-    assert cinematic.num_inference_steps == TINY.default_steps  # alchemy off: plain steps still
+    assert cinematic.num_inference_steps == TINY.quality.default_steps  # alchemy off: plain steps still
     sdk_default = plan_for(alchemy=False, preset_style="DYNAMIC")
     assert sdk_default.preset_style == "DYNAMIC" and "dynamic composition" in sdk_default.pipeline_prompt
 
@@ -60,9 +63,11 @@ def test_flux_keeps_the_callers_negative_prompt_but_not_a_styles_stock_negatives
     """On FLUX any negative prompt costs a second transformer pass (true CFG): a style's terms are left out."""
     flux = CATALOG.get("1dd50843-d653-4516-a8e3-f0238ee453ff")  # Flux Schnell
     assert flux is not None and flux.family == "flux"
-    styled = resolve(GenerationRequest(prompt="a cat", preset_style="CINEMATIC"), flux, str(flux.id))
+    traits = Engine.traits(flux)
+    styled = resolve(GenerationRequest(prompt="a cat", preset_style="CINEMATIC"), flux, str(flux.id), traits)
     assert styled.pipeline_prompt != "a cat" and styled.pipeline_negative_prompt == ""
-    own = resolve(GenerationRequest(prompt="a cat", preset_style="CINEMATIC", negative_prompt="rain"), flux, "x")
+    rain = GenerationRequest(prompt="a cat", preset_style="CINEMATIC", negative_prompt="rain")
+    own = resolve(rain, flux, "x", traits)
     assert own.pipeline_negative_prompt == "rain"
     assert plan_for(preset_style="CINEMATIC").pipeline_negative_prompt != ""  # CFG models keep them
 
@@ -104,19 +109,20 @@ def test_flux_seed_limit_is_lower() -> None:
     flux = CATALOG.get("1dd50843-d653-4516-a8e3-f0238ee453ff")
     assert flux is not None and flux.family == "flux"
     with pytest.raises(ClientError, match="2147483637"):
-        resolve(GenerationRequest(prompt="x", seed=2_147_483_638), flux, "k")
+        resolve(GenerationRequest(prompt="x", seed=2_147_483_638), flux, "k", Engine.traits(flux))
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", "\u200b\u200b", "\u200d\ufeff\u2060", "\x01\x7f\t\n", "\u2028"])
 def test_a_prompt_with_nothing_visible_is_blank(prompt: str) -> None:
     with pytest.raises(ClientError) as raised:
-        resolve(GenerationRequest(prompt=prompt), TINY, TINY_MODEL_ID)
+        resolve(GenerationRequest(prompt=prompt), TINY, TINY_MODEL_ID, TINY_TRAITS)
     assert raised.value.path.endswith(".prompt") and "must not be empty" in raised.value.message
 
 
 def test_prompt_caps_count_code_points() -> None:
     """1500 emoji are 1500 characters (3000 UTF-16 units, 6000 UTF-8 bytes): accepted."""
     emoji = "\U0001f98a" * 1500
-    assert resolve(GenerationRequest(prompt=emoji, negative_prompt=emoji), TINY, TINY_MODEL_ID).prompt == emoji
+    both = GenerationRequest(prompt=emoji, negative_prompt=emoji)
+    assert resolve(both, TINY, TINY_MODEL_ID, TINY_TRAITS).prompt == emoji
     with pytest.raises(ClientError):
-        resolve(GenerationRequest(prompt=emoji + "x"), TINY, TINY_MODEL_ID)
+        resolve(GenerationRequest(prompt=emoji + "x"), TINY, TINY_MODEL_ID, TINY_TRAITS)

@@ -65,7 +65,7 @@ def test_catalog_resolves_ids_and_fallbacks() -> None:
     assert catalog.resolve_key(catalog.key_of(fallback)) == fallback
     assert catalog.resolve("nope", None) is None
     # Only enum values the SDKs know are emitted; KINO_2_0 is missing from Python SDK 6.x.
-    emitted = {e.sd_version for e in [*catalog.models.values(), *catalog.fallbacks.values()]}
+    emitted = {e.face.sd_version for e in [*catalog.models.values(), *catalog.fallbacks.values()]}
     assert emitted <= set(SdVersion.__args__) - {"KINO_2_0"}
 
 
@@ -80,4 +80,4 @@ def test_operator_catalog_overrides_and_extends(tmp_path) -> None:  # type: igno
     catalog = ModelCatalog.load(extra)
     assert catalog.get(TINY_MODEL_ID).name == "Renamed Tiny"  # type: ignore[union-attr]
     mine = catalog.get("0d9b3a52-4c1f-4b8e-9a3f-2e1d0c9b8a7f")
-    assert mine is not None and str(mine.weights_dir(tmp_path)) == "/m/sd"
+    assert mine is not None and str(mine.weights.weights_dir(tmp_path)) == "/m/sd"

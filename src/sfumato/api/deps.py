@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from sfumato.container import Container
+from sfumato.domain.views import Principal
 from sfumato.errors import (
     DataException,
     PayloadTooLarge,
@@ -19,7 +20,6 @@ from sfumato.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from sfumato.store.tables import ApiKey
 from sfumato.wire.json_body import decode_json_body
 
 
@@ -31,7 +31,7 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def current_key(request: Request, container: ContainerDep) -> ApiKey:
+def current_key(request: Request, container: ContainerDep) -> Principal:
     """The caller's unrevoked key from `Authorization: Bearer <key>`, else 401."""
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -42,7 +42,7 @@ def current_key(request: Request, container: ContainerDep) -> ApiKey:
     return key
 
 
-KeyDep = Annotated[ApiKey, Depends(current_key)]
+KeyDep = Annotated[Principal, Depends(current_key)]
 
 
 async def _chunks_with_idle_timeout(request: Request, idle_s: float) -> AsyncIterator[bytes]:
@@ -89,7 +89,7 @@ def _check_json_content_type(request: Request) -> None:
 async def json_body(request: Request, container: ContainerDep) -> Any:
     _check_json_content_type(request)
     settings = container.settings
-    raw = await read_limited_body(request, settings.max_body_bytes, settings.body_read_timeout_s)
+    raw = await read_limited_body(request, settings.server.max_body_bytes, settings.server.body_read_timeout_s)
     if not raw.strip():
         raise ValidationFailed("the request body is empty: a JSON object is expected", "$")
     return decode_json_body(raw)

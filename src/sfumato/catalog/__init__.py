@@ -1,19 +1,27 @@
-"""The model catalog, readable by every layer: which open-weight model serves each Leonardo model id."""
+"""The model catalog, readable by every layer: which open-weight model serves each Leonardo model id.
 
-from sfumato.catalog.model_catalog import (
+`entries` holds the entry types and the row format, `model_catalog` loading and look-ups,
+`local_file` the edits of `catalog.local.toml`, `docs_table` the table of docs/models.md.
+"""
+
+from sfumato.catalog.docs_table import markdown_table
+from sfumato.catalog.entries import (
     DIFFUSERS_MARKER,
+    CatalogEntry,
+    CatalogFormatError,
+    LeonardoFace,
+    QualityDefaults,
+    WeightsSpec,
+)
+from sfumato.catalog.local_file import CatalogEditError, add_local_entry, remove_local_entry
+from sfumato.catalog.model_catalog import (
     LEONARDO_DEFAULT_MODEL_ID,
     LOCAL_CATALOG_NAME,
     SHIPPED_CATALOG,
     TINY_MODEL_ID,
-    CatalogEditError,
-    CatalogEntry,
     ModelCatalog,
-    add_local_entry,
     load_catalog,
     local_catalog_path,
-    markdown_table,
-    remove_local_entry,
     shipped_entries,
 )
 
@@ -25,7 +33,11 @@ __all__ = [
     "TINY_MODEL_ID",
     "CatalogEditError",
     "CatalogEntry",
+    "CatalogFormatError",
+    "LeonardoFace",
     "ModelCatalog",
+    "QualityDefaults",
+    "WeightsSpec",
     "add_local_entry",
     "load_catalog",
     "local_catalog_path",

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sfumato.config import Settings
+from sfumato.config import Settings, env_name
 
 console = Console(stderr=True)
 
@@ -32,7 +32,7 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:
         for problem in error.errors():
-            name = "SFUMATO_" + "_".join(str(part) for part in problem["loc"]).upper()
+            name = env_name(problem["loc"])
             console.print(f"[red]invalid setting {name}[/red]: {problem['msg']}")
         raise typer.Exit(2) from None
 

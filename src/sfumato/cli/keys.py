@@ -37,7 +37,11 @@ def keys_create(
     _, session_factory = open_store(settings.sqlalchemy_url)
     try:
         issued = KeyService(session_factory).create(
-            name, concurrency or settings.default_key_concurrency, webhook_url, webhook_api_key, allow_private_webhook
+            name,
+            concurrency or settings.jobs.default_key_concurrency,
+            webhook_url,
+            webhook_api_key,
+            allow_private_webhook,
         )
     except NonPublicWebhookUrl as error:
         refuse(

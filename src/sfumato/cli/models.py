@@ -15,7 +15,10 @@ from sfumato.catalog import (
     DIFFUSERS_MARKER,
     CatalogEditError,
     CatalogEntry,
+    LeonardoFace,
     ModelCatalog,
+    QualityDefaults,
+    WeightsSpec,
     add_local_entry,
     load_catalog,
     local_catalog_path,
@@ -41,8 +44,9 @@ def models_list(
     catalog = load_catalog(settings)
     table = Table("modelId", "name", "family", "sdVersion", "served by", "installed")
     for entry in catalog.listed():
-        installed = "built in" if entry.builtin else "yes" if entry.is_installed(settings.models_dir) else ""
-        table.add_row(entry.id, entry.name, entry.family, entry.sd_version, entry.source, installed)
+        weights = entry.weights
+        installed = "built in" if weights.builtin else "yes" if weights.is_installed(settings.models_dir) else ""
+        table.add_row(entry.id, entry.name, entry.family, entry.face.sd_version, weights.source, installed)
     Console(width=200).print(table)
 
 
@@ -80,19 +84,22 @@ def models_add(
         console.print(f"[red]cannot add {path}[/red]: {error}")
         raise typer.Exit(2) from None
     entry = CatalogEntry(
-        id=model_id or str(uuid.uuid4()),
-        name=name,
-        description=description or f"Operator-added {detected.family} model ({path.name}).",
+        face=LeonardoFace(
+            id=model_id or str(uuid.uuid4()),
+            name=name,
+            description=description or f"Operator-added {detected.family} model ({path.name}).",
+            sd_version=defaults.sd_version,
+            native_width=defaults.native_width,
+            native_height=defaults.native_height,
+            created_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        ),
         family=detected.family,
-        sd_version=defaults.sd_version,
-        native_width=defaults.native_width,
-        native_height=defaults.native_height,
-        default_steps=defaults.default_steps,
-        default_guidance=defaults.default_guidance,
-        path=None if detected.single_file else str(path),
-        file=str(path) if detected.single_file else None,
-        config=str(config) if config is not None else None,
-        created_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        quality=QualityDefaults(default_steps=defaults.default_steps, default_guidance=defaults.default_guidance),
+        weights=WeightsSpec(
+            path=None if detected.single_file else str(path),
+            file=str(path) if detected.single_file else None,
+            config=str(config) if config is not None else None,
+        ),
     )
     local_file = local_catalog_path(settings.data_dir)
     try:
@@ -122,11 +129,11 @@ def _single_file_config(family: str, given: Path | None, catalog: ModelCatalog, 
     reference = next((e for e in catalog.fallbacks.values() if e.family == family), None)
     candidates = [reference] if reference else []
     candidates += [e for e in catalog.listed() if e.family == family]
-    for entry in candidates:
+    for weights in (entry.weights for entry in candidates):
         # Built-in models are tiny stand-ins, and `file`/UNet rows have no configs of their own.
-        if not (entry.builtin or entry.file or entry.unet_file) and entry.is_installed(models_dir):
-            return entry.weights_dir(models_dir).resolve()
-    pull = f" (e.g. `sfumato models pull {reference.sd_version}`)" if reference else ""
+        if not (weights.builtin or weights.file or weights.unet_file) and weights.is_installed(models_dir):
+            return weights.weights_dir(models_dir).resolve()
+    pull = f" (e.g. `sfumato models pull {reference.face.sd_version}`)" if reference else ""
     raise DetectionError(
         f"it is a {family} single-file checkpoint, which loads offline with the configs and tokenizers of a local "
         f"diffusers folder of the same architecture, and no {family} model is installed{pull}: pass --config DIR"
@@ -145,7 +152,7 @@ def models_remove(
     except CatalogEditError as error:
         console.print(f"[red]cannot remove[/red]: {error}")
         raise typer.Exit(2) from None
-    console.print(f"removed {removed.name} ({model_id}); its files at {removed.source} were not deleted")
+    console.print(f"removed {removed.name} ({model_id}); its files at {removed.weights.source} were not deleted")
 
 
 @models_app.command("pull")
@@ -169,8 +176,8 @@ def models_pull(
     if entry is None:
         console.print(f"[red]unknown model {model!r}[/red]: see `sfumato models list`")
         raise typer.Exit(2)
-    url = hub_endpoint(endpoint or settings.hub_endpoint)
-    console.print(f"downloading {entry.source} from {url} into {settings.models_dir} ...")
+    url = hub_endpoint(endpoint or settings.models.hub_endpoint)
+    console.print(f"downloading {entry.weights.source} from {url} into {settings.models_dir} ...")
     try:
         # An explicit pull is the operator's consent to download, whatever the server setting says.
         pull_model(entry, settings.models_dir, revision=revision, endpoint=url, allow_downloads=True)

@@ -61,22 +61,20 @@ def serve(
 ) -> None:
     """Serve the API under /api/rest/v1, images under /files, and /healthz."""
     settings = load_settings(data_dir, host=host, port=port)
-    sockets = listen(settings.host, settings.port)
+    sockets = listen(settings.server.host, settings.server.port)
     bound_port = int(sockets[0].getsockname()[1])  # the real one when --port 0
 
     import uvicorn
 
-    from sfumato.engine import quiet_ml_libraries
-
-    quiet_ml_libraries()
+    # No torch here: a worker's engine loads it (and quiets diffusers' advisories) as it starts.
     from sfumato.api.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with refusing_engine_settings():
         fastapi_app = create_app(settings)
-    base_url = f"http://{_host_port(settings.host, bound_port)}"
+    base_url = f"http://{_host_port(settings.server.host, bound_port)}"
     if dev_key:
-        issued = fastapi_app.state.container.keys.create("dev", settings.default_key_concurrency)
+        issued = fastapi_app.state.container.keys.create("dev", settings.jobs.default_key_concurrency)
         base = f"{base_url}/api/rest/v1"
         console.print(f"\n[bold]Development API key[/bold] (user 'dev'): {issued.api_key}\nTry:\n")
         print(
@@ -93,7 +91,7 @@ def serve(
             if self.started:  # uvicorn says this itself only when it binds
                 logger.info("serving on %s (Press CTRL+C to quit)", base_url)
 
-    server = Server(uvicorn.Config(fastapi_app, host=settings.host, port=bound_port, log_level="info"))
+    server = Server(uvicorn.Config(fastapi_app, host=settings.server.host, port=bound_port, log_level="info"))
     server.run(sockets=sockets)
     if not server.started:
         raise typer.Exit(3)  # as uvicorn.run: the app's startup failed, and uvicorn logged why

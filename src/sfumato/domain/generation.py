@@ -9,19 +9,34 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Protocol
 
 from sfumato.catalog import CatalogEntry
 from sfumato.domain.presets import apply_preset
-from sfumato.engine.request import RenderRequest
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError
+
+
+class FamilyTraits(Protocol):
+    """What these rules need of a model's family (the engine's `Engine.traits` gives it)."""
+
+    @property
+    def style_negative_terms(self) -> bool:
+        """Whether a preset style's stock negative terms are worth adding to the negative prompt."""
+        ...
+
+    @property
+    def seed_max(self) -> int:
+        """The largest seed the family takes."""
+        ...
+
 
 # Both prompts: at most this many characters (Unicode code points), as Leonardo caps `prompt`.
 MAX_PROMPT_CHARS = 1500
 SIZE_MIN, SIZE_MAX, ALCHEMY_SIZE_MAX = 32, 1536, 1024
-# Seeds: 0 .. 2^32-1 (what every pipeline's generator takes), tighter for FLUX as Leonardo documents.
-SEED_MAX, FLUX_SEED_MAX = 2**32 - 1, 2_147_483_637
+# A request without a seed gets one at most this (FLUX's ceiling, the lowest a family has), so a
+# drawn seed is valid for every model. A given seed is checked against the family's own range.
+DRAWN_SEED_MAX = 2_147_483_637
 DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_NUM_IMAGES = 1024, 768, 4
 DEFAULT_SCHEDULER = "EULER_DISCRETE"
 
@@ -44,9 +59,29 @@ class GenerationRequest:
     public: bool | None = None
 
 
+PLAN_VERSION = 1
+"""The newest plan layout this release writes and can run (see `GenerationPlan`)."""
+
+
+class PlanTooNew(ValueError):
+    """A plan from a newer release that this one cannot run without drawing something else."""
+
+
 @dataclass(frozen=True)
 class GenerationPlan:
-    """Everything the worker needs, with every default filled in."""
+    """Everything the worker needs, with every default filled in; stored as JSON on the generation.
+
+    A plan outlives the release that wrote it (a job queued before an upgrade runs after it; in a
+    rolling upgrade an older worker may claim a newer plan), so its JSON carries a `version` and is
+    read tolerantly:
+    - a field added later has a default that renders as plans without it did, and an older plan
+      (missing the field) loads with that default; the fields without a default are version 1's;
+    - keys this release does not know, written by a newer one, are ignored;
+    - `PLAN_VERSION` goes up only with a field an older release cannot safely ignore, one whose
+      values change what is drawn (an init image, a mask); `from_json` refuses (`PlanTooNew`) a
+      plan of a higher version rather than draw something else;
+    - a plan without `version` predates versioning and is version 1.
+    """
 
     prompt: str
     negative_prompt: str
@@ -67,25 +102,15 @@ class GenerationPlan:
     public: bool
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"version": PLAN_VERSION, **asdict(self)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GenerationPlan:
-        return cls(**data)
-
-    def render_request(self) -> RenderRequest:
-        """What the engine draws: the templated prompts and the resolved numbers."""
-        return RenderRequest(
-            prompt=self.pipeline_prompt,
-            negative_prompt=self.pipeline_negative_prompt,
-            width=self.width,
-            height=self.height,
-            num_images=self.num_images,
-            seed=self.seed,
-            guidance_scale=self.guidance_scale,
-            num_inference_steps=self.num_inference_steps,
-            scheduler=self.scheduler,
-        )
+        version = data.get("version", 1)
+        if version > PLAN_VERSION:
+            raise PlanTooNew(f"plan version {version} is newer than this release runs ({PLAN_VERSION})")
+        known = {field.name for field in fields(cls)}
+        return cls(**{name: value for name, value in data.items() if name in known})
 
 
 def _fail(field: str, message: str) -> ClientError:
@@ -121,8 +146,11 @@ def _check_range(field: str, value: float | None, low: float, high: float) -> No
         raise _fail(field, f"{field} must be between {_number(low)} and {_number(high)}, got {_number(value)}")
 
 
-def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str) -> GenerationPlan:
-    """Check Leonardo's rules and fill defaults; raises ClientError naming the field."""
+def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str, traits: FamilyTraits) -> GenerationPlan:
+    """Check Leonardo's rules and fill defaults; raises ClientError naming the field.
+
+    `traits` are the model family's (`Engine.traits`): its seed range and whether a style's stock
+    negative terms apply."""
     prompt = request.prompt
     if is_blank(prompt):
         raise _fail("prompt", "prompt must not be empty (it has no visible characters)")
@@ -152,24 +180,23 @@ def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str) -
 
     _check_range("num_inference_steps", request.num_inference_steps, 10, 60)
     _check_range("guidance_scale", request.guidance_scale, 1, 20)
-    seed_max = FLUX_SEED_MAX if model.family.startswith("flux") else SEED_MAX
-    _check_range("seed", request.seed, 0, seed_max)
+    _check_range("seed", request.seed, 0, traits.seed_max)
 
     # A style applies with or without Alchemy (why: sfumato.domain.presets).
     preset = request.preset_style or ("DYNAMIC" if alchemy else "LEONARDO")
 
     if request.num_inference_steps is not None:
         steps = request.num_inference_steps
-    elif alchemy and model.alchemy_steps:
-        steps = model.alchemy_steps
+    elif alchemy and model.quality.alchemy_steps:
+        steps = model.quality.alchemy_steps
     else:
-        steps = model.default_steps
+        steps = model.quality.default_steps
 
     negative = request.negative_prompt or ""
-    # FLUX is guidance-distilled: a negative prompt means true CFG, a second transformer pass per
-    # step. The caller's own negative prompt is worth that; a style's stock negative terms are not.
+    # Where a negative prompt costs a second denoiser pass per step (guidance-distilled FLUX's true
+    # CFG), the caller's own negative prompt is worth it; a style's stock negative terms are not.
     pipeline_prompt, pipeline_negative = apply_preset(
-        preset, prompt, negative, negative_terms=not model.family.startswith("flux")
+        preset, prompt, negative, negative_terms=traits.style_negative_terms
     )
     return GenerationPlan(
         prompt=prompt,
@@ -178,13 +205,13 @@ def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str) -
         pipeline_negative_prompt=pipeline_negative,
         catalog_key=catalog_key,
         model_id=model.id,
-        sd_version=model.sd_version,
+        sd_version=model.face.sd_version,
         width=width,
         height=height,
         num_images=num_images,
         num_inference_steps=steps,
-        guidance_scale=model.default_guidance if request.guidance_scale is None else request.guidance_scale,
-        seed=secrets.randbelow(FLUX_SEED_MAX + 1) if request.seed is None else request.seed,
+        guidance_scale=model.quality.default_guidance if request.guidance_scale is None else request.guidance_scale,
+        seed=secrets.randbelow(DRAWN_SEED_MAX + 1) if request.seed is None else request.seed,
         scheduler=request.scheduler or DEFAULT_SCHEDULER,
         preset_style=preset,
         alchemy=alchemy,

@@ -5,8 +5,7 @@ Importing it loads neither torch nor diffusers; `Engine.render` does, on first u
 
 from sfumato.engine.engine import Engine
 from sfumato.engine.errors import EngineConfigError
-from sfumato.engine.request import SCHEDULERS, RenderRequest, StepCallback
-from sfumato.engine.runtime.library_noise import quiet_ml_libraries
+from sfumato.engine.request import SCHEDULERS, FamilyTraits, InitImage, Mask, RenderRequest, StepCallback, Task
 from sfumato.engine.weights.detect import Detected, DetectionError, detect, family_of_folder
 from sfumato.engine.weights.fetcher import DownloadFailed, HubAccess
 from sfumato.engine.weights.hub import NothingToPull, hub_endpoint, pull_model
@@ -18,13 +17,16 @@ __all__ = [
     "DownloadFailed",
     "Engine",
     "EngineConfigError",
+    "FamilyTraits",
     "HubAccess",
+    "InitImage",
+    "Mask",
     "NothingToPull",
     "RenderRequest",
     "StepCallback",
+    "Task",
     "detect",
     "family_of_folder",
     "hub_endpoint",
     "pull_model",
-    "quiet_ml_libraries",
 ]

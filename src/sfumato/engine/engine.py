@@ -1,10 +1,12 @@
 """`Engine`: the one door into image generation, built once per process.
 
-Everything outside `engine/` reaches the models through these four calls, in the order a
+Everything outside `engine/` reaches the models through these five calls, in the order a
 generation needs them:
 
 - `availability(entry)` at POST: can this server serve the model now (installed, built in, or
   downloadable)? Cheap, torch-free.
+- `traits(entry)` at POST: what the generation rules need of the model's family (its seed range,
+  whether a style's stock negative terms apply), as plain values.
 - `check(entry, request)` at POST: the family's rules (schedulers, size multiples, seeds, tasks),
   raising NotSupported naming the Leonardo field. Torch-free, so an API-only process never loads
   torch or diffusers.
@@ -17,17 +19,18 @@ generation needs them:
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sfumato.catalog import CatalogEntry
-from sfumato.engine.families import adapter_for
-from sfumato.engine.request import RenderRequest, StepCallback
+from sfumato.engine.families import family_of
+from sfumato.engine.request import FamilyTraits, RenderRequest, StepCallback
 from sfumato.engine.weights.fetcher import HubAccess, WeightsFetcher, unavailable_message
 
 if TYPE_CHECKING:  # torch and diffusers load with the first render, not with the door
     from PIL import Image
 
-    from sfumato.config import Settings
+    from sfumato.config import EngineSettings
     from sfumato.engine.renderer import Renderer
 
 
@@ -39,9 +42,9 @@ class Engine:
     process that only checks requests never pays for it.
     """
 
-    def __init__(self, settings: Settings, hub: HubAccess | None = None) -> None:
+    def __init__(self, settings: EngineSettings, models_dir: Path, hub: HubAccess | None = None) -> None:
         self.settings = settings
-        self.models_dir = settings.models_dir
+        self.models_dir = models_dir
         self.hub = hub
         self._fetcher = WeightsFetcher(self.models_dir, hub) if hub is not None else None
         self._renderer: Renderer | None = None
@@ -51,7 +54,7 @@ class Engine:
 
     def is_installed(self, entry: CatalogEntry) -> bool:
         """Whether `entry` can render without a download (a built-in model is built on demand)."""
-        return entry.builtin is not None or entry.is_installed(self.models_dir)
+        return entry.weights.builtin is not None or entry.weights.is_installed(self.models_dir)
 
     def availability(self, entry: CatalogEntry) -> str | None:
         """None when `entry` can be served (installed, built in, or downloadable now), else the
@@ -60,9 +63,14 @@ class Engine:
             return None
         return unavailable_message(entry, self.hub)
 
+    @staticmethod
+    def traits(entry: CatalogEntry) -> FamilyTraits:
+        """What the generation rules need of `entry`'s family (an unknown family is a 400 on modelId)."""
+        return family_of(entry.family, entry.name).traits
+
     def check(self, entry: CatalogEntry, request: RenderRequest) -> None:
-        """Refuse (NotSupported, naming the Leonardo field) what the model's family cannot honour."""
-        adapter_for(entry.family, entry.name).check_request(request)
+        """Refuse (a 400 naming the Leonardo field) what the model's family cannot honour."""
+        family_of(entry.family, entry.name).check(request)
 
     # --- worker time ---------------------------------------------------------------------------
 
@@ -70,10 +78,10 @@ class Engine:
         """True once `entry`'s weights are on disk; otherwise start (or keep) its download and
         answer False. Raises DownloadFailed when the download ended in failure (once: the next
         call tries afresh). Without hub access, absent weights are left to the loader's error."""
-        if entry.builtin is not None:
+        if entry.weights.builtin is not None:
             self._build_builtin(entry)
             return True
-        if self._fetcher is None or entry.is_installed(self.models_dir):
+        if self._fetcher is None or entry.weights.is_installed(self.models_dir):
             return True
         download = self._fetcher.start(entry)
         if not download.done():
@@ -89,7 +97,7 @@ class Engine:
         from sfumato.engine.weights.loaders import ModelSource
 
         self.check(entry, request)
-        if entry.builtin is not None:
+        if entry.weights.builtin is not None:
             self._build_builtin(entry)
         return self.renderer().render(ModelSource.from_entry(entry, self.models_dir), request, on_step)
 
@@ -103,13 +111,14 @@ class Engine:
     def _build_builtin(self, entry: CatalogEntry) -> None:
         from sfumato.engine.weights.tiny import ensure_tiny_model
 
-        if entry.builtin != "tiny":
-            raise ValueError(f"unknown built-in model {entry.builtin!r} in catalog row {entry.name!r}")
-        ensure_tiny_model(entry.weights_dir(self.models_dir))
+        if entry.weights.builtin != "tiny":
+            raise ValueError(f"unknown built-in model {entry.weights.builtin!r} in catalog row {entry.name!r}")
+        ensure_tiny_model(entry.weights.weights_dir(self.models_dir))
 
 
-def _build_renderer(settings: Settings) -> Renderer:
+def _build_renderer(settings: EngineSettings) -> Renderer:
     from sfumato.engine.renderer import Renderer
+    from sfumato.engine.runtime.cache import PipelineCache
     from sfumato.engine.runtime.library_noise import quiet_ml_libraries
     from sfumato.engine.runtime.optimize import EngineOptions
 
@@ -120,7 +129,5 @@ def _build_renderer(settings: Settings) -> Renderer:
         torch.set_num_threads(settings.torch_threads)
     return Renderer(
         EngineOptions.from_settings(settings),
-        device_budget_bytes=settings.model_cache_device_bytes,
-        host_budget_bytes=settings.model_cache_host_bytes,
+        PipelineCache(settings.model_cache_device_bytes, settings.model_cache_host_bytes),
     )
-

@@ -1,8 +1,8 @@
-"""Turns a RenderRequest into pictures: one family-agnostic plan, request -> adapter -> pipeline call.
+"""Turns a RenderRequest into pictures: one family-agnostic plan, request -> family -> pipeline call.
 
 Where the weights come from (a diffusers folder, a single-file checkpoint, a base folder with a
 replacement UNet) is a `ModelSource`, loaded by `engine/weights/loaders.py`; what differs between families
-(refusals, scheduler, call kwargs) is the family adapter's. The renderer only caches, takes turns
+(refusals, scheduler, call kwargs) is the `Family`'s (`engine/families/`). The renderer only caches, takes turns
 and calls.
 """
 
@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import copy
 import threading
-import weakref
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # the real class, not the lazy dummy
 from PIL import Image
 
-from sfumato.engine.families import FamilyAdapter, adapter_for
+from sfumato.engine.families import Family, family_of
 from sfumato.engine.request import RenderRequest, StepCallback
-from sfumato.engine.runtime.cache import CacheStats, PipelineCache
-from sfumato.engine.runtime.optimize import EngineOptions, prepare_pipeline
-from sfumato.engine.weights.loaders import ModelSource, load_pipeline, variant_of
+from sfumato.engine.runtime.cache import PipelineCache
+from sfumato.engine.runtime.optimize import EngineOptions, prepare_pipeline, report
+from sfumato.engine.weights.loaders import ModelSource, load_pipeline
 
 # While a render waits for its model's lock, how often it reports in through `on_step`.
 _WAIT_REPORT_S = 1.0
@@ -30,14 +29,13 @@ _WAIT_REPORT_S = 1.0
 _WARM_UP_STEPS = 2
 _WARM_UP_GUIDANCE = 7.0
 
-VariantKind = Literal["img2img", "inpaint"]
-
 
 class Renderer:
     """Loads model sources, keeps them cached, and renders batches.
 
-    Pipelines live in a memory-bounded LRU cache keyed by `ModelSource.key`. One pipeline is not
-    safe to run from two threads at once (the tokenizer and modules are shared), so `render` holds
+    Pipelines live in `cache`, a memory-bounded LRU keyed by `ModelSource.key` (the engine sizes it
+    from settings; unbounded when none is given). One pipeline is not safe to run from two threads
+    at once (the tokenizer and modules are shared), so `render` holds
     a lock per model for the pipeline call: several worker threads may each hold a RUNNING job, but
     renders of one model take turns (on one device they would share it anyway). Different models
     render side by side. While a render waits its turn, `on_step` is called with 0 steps done every
@@ -45,55 +43,25 @@ class Renderer:
     """
 
     def __init__(
-        self,
-        options: EngineOptions | None = None,
-        device_budget_bytes: int | None = None,
-        host_budget_bytes: int | None = None,
+        self, options: EngineOptions | None = None, cache: PipelineCache[DiffusionPipeline] | None = None
     ) -> None:
         self.options = options or EngineOptions()
         # Least recently used pipelines leave once the weights exceed a budget; one load per cold model.
-        self._cache: PipelineCache[DiffusionPipeline] = PipelineCache(device_budget_bytes, host_budget_bytes)
+        self._cache: PipelineCache[DiffusionPipeline] = cache if cache is not None else PipelineCache()
         self._lock = threading.Lock()
         self._render_locks: dict[str, threading.Lock] = {}
-        # img2img/inpaint siblings, keyed weakly by their base pipeline: they are built once, share
-        # the base's modules, are not counted by the cache again, and go when the base is evicted.
-        self._variants: weakref.WeakKeyDictionary[DiffusionPipeline, dict[str, DiffusionPipeline]] = (
-            weakref.WeakKeyDictionary()
-        )
 
     def load(self, source: ModelSource) -> DiffusionPipeline:
         """Return the cached pipeline for `source`, loading it (offline only) on first use."""
-        adapter = adapter_for(source.family)
+        family = family_of(source.family)
 
         def from_disk() -> DiffusionPipeline:
             pipe = load_pipeline(source, self.options.dtype)
             # Placed before sizing: the cache counts weights where they live.
-            return prepare_pipeline(pipe, self.options, warm_up=lambda ready: warm_up(ready, adapter, source))
+            report(prepare_pipeline(pipe, self.options, warm_up=lambda ready: warm_up(ready, family, source)))
+            return pipe
 
         return self._cache.get_or_load(source.key, from_disk)
-
-    def variant(self, source: ModelSource, kind: VariantKind) -> DiffusionPipeline:
-        """The img2img or inpaint pipeline of `source`, made from its cached base with `from_pipe`.
-
-        It shares the base's modules, so a call on it must take the same turns as `render` does.
-        """
-        base = self.load(source)
-        with self._lock:
-            built = self._variants.setdefault(base, {})
-            if kind not in built:
-                built[kind] = variant_of(base, kind)
-            return built[kind]
-
-    def loaded(self) -> list[str]:
-        """The keys of the pipelines in the cache, least recently used first."""
-        return self._cache.keys()
-
-    def cache_stats(self) -> CacheStats:
-        return self._cache.stats()
-
-    def unload(self, source: ModelSource) -> None:
-        """Drop a pipeline from the cache (its memory goes once the last render using it ends)."""
-        self._cache.pop(source.key)
 
     def _render_lock(self, source: ModelSource) -> threading.Lock:
         with self._lock:
@@ -104,32 +72,32 @@ class Renderer:
     ) -> list[Image.Image]:
         """Render `request.num_images` pictures in one batched call, taking turns per model.
 
-        The source's family picks the adapter that checks the request, builds the scheduler and
-        spells the pipeline's kwargs; an unsupported knob raises NotSupported before loading.
+        The source's family checks the request, builds the scheduler and spells the pipeline's
+        kwargs; an unsupported knob raises NotSupported before loading.
         Image i is seeded with `seed + i` through its own generator, so it can be reproduced alone.
         """
-        adapter = adapter_for(source.family)
-        adapter.check_request(request)
+        family = family_of(source.family)
+        family.check(request)
         lock = self._render_lock(source)
         while not lock.acquire(timeout=_WAIT_REPORT_S):
             if on_step is not None:
                 on_step(0, request.num_inference_steps)  # may raise to give up waiting
         try:
-            return call_pipeline(self.load(source), adapter, request, on_step)
+            return call_pipeline(self.load(source), family, request, on_step)
         finally:
             lock.release()
 
 
 def call_pipeline(
-    shared: DiffusionPipeline, adapter: FamilyAdapter, request: RenderRequest, on_step: StepCallback | None = None
+    shared: DiffusionPipeline, family: Family, request: RenderRequest, on_step: StepCallback | None = None
 ) -> list[Image.Image]:
-    """One batched pipeline call through `adapter`, leaving the (cached) `shared` pipeline untouched."""
+    """One batched pipeline call as `family` spells it, leaving the (cached) `shared` pipeline untouched."""
     # A shallow copy shares every module but gets its own scheduler and per-call state, so the
     # cached pipeline is never mutated. (`from_pipe` would also share weights, but it re-casts
     # every module's dtype on each call and diffusers 0.42 logs a warning for each of them.)
     # Typed loosely: the scheduler, __call__ and num_timesteps belong to the concrete pipeline.
     pipe: Any = copy.copy(shared)
-    pipe.scheduler = adapter.make_scheduler(request.scheduler, shared.scheduler.config)
+    pipe.scheduler = family.make_scheduler(request.scheduler, shared.scheduler.config)
     generators = [torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)]
 
     def on_step_end(running: Any, step_index: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +109,7 @@ def call_pipeline(
 
     with torch.inference_mode():
         output = pipe(
-            **adapter.pipeline_kwargs(request),
+            **family.pipeline_kwargs(request),
             generator=generators,
             output_type="pil",
             callback_on_step_end=on_step_end if on_step is not None else None,
@@ -149,7 +117,7 @@ def call_pipeline(
     return list(output.images)
 
 
-def warm_up(pipe: DiffusionPipeline, adapter: FamilyAdapter, source: ModelSource) -> None:
+def warm_up(pipe: DiffusionPipeline, family: Family, source: ModelSource) -> None:
     """Render one small picture, so a compiled pipeline compiles at load rather than on a request.
 
     The model's native size (the catalog's, else the pipeline's default) and default guidance are
@@ -167,7 +135,7 @@ def warm_up(pipe: DiffusionPipeline, adapter: FamilyAdapter, source: ModelSource
         num_inference_steps=_WARM_UP_STEPS,
         scheduler="EULER_DISCRETE",
     )
-    call_pipeline(pipe, adapter, request)
+    call_pipeline(pipe, family, request)
 
 
 def _pipeline_native_size(pipe: Any) -> tuple[int, int]:

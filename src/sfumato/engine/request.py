@@ -6,8 +6,13 @@ presets and the model, so the engine only sees what a diffusers call needs.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the door stays light: PIL loads with the code that makes the images
+    from PIL import Image
 
 # Leonardo's seven scheduler names (the spec's `sd_generation_schedulers` enum).
 SCHEDULERS: tuple[str, ...] = (
@@ -21,9 +26,49 @@ SCHEDULERS: tuple[str, ...] = (
 )
 
 
+class Task(enum.Enum):
+    """What a render starts from; each family names the diffusers pipeline it uses for each."""
+
+    TEXT_TO_IMAGE = "text-to-image"
+    IMAGE_TO_IMAGE = "image-to-image"
+    INPAINT = "inpaint"
+
+
+@dataclass(frozen=True)
+class InitImage:
+    """The picture an image-to-image or inpaint render starts from; `strength` (0-1) is how much
+    of it is re-noised, diffusers' `strength`: 1 keeps nothing but its size."""
+
+    image: Image.Image
+    strength: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.strength <= 1:
+            raise ValueError(f"init image strength must be between 0 and 1, got {self.strength}")
+
+
+@dataclass(frozen=True)
+class Mask:
+    """Which part of the init image an inpaint render repaints: white repaints, black keeps."""
+
+    image: Image.Image
+
+
+# The parts each task needs: (init image, mask).
+_TASK_PARTS = {
+    Task.TEXT_TO_IMAGE: (False, False),
+    Task.IMAGE_TO_IMAGE: (True, False),
+    Task.INPAINT: (True, True),
+}
+
+
 @dataclass(frozen=True)
 class RenderRequest:
-    """One batched text-to-image call: `num_images` pictures from one prompt."""
+    """One batched call: `num_images` pictures from one prompt, drawn as `task` says.
+
+    Text-to-image (the default) has no `init` nor `mask`; image-to-image has an `init`; inpaint
+    has both. A request whose parts do not match its task is a programming error (ValueError).
+    """
 
     prompt: str
     negative_prompt: str
@@ -34,6 +79,28 @@ class RenderRequest:
     guidance_scale: float
     num_inference_steps: int
     scheduler: str
+    task: Task = Task.TEXT_TO_IMAGE
+    init: InitImage | None = None
+    mask: Mask | None = None
+
+    def __post_init__(self) -> None:
+        wants_init, wants_mask = _TASK_PARTS[self.task]
+        if (self.init is not None) != wants_init or (self.mask is not None) != wants_mask:
+            raise ValueError(
+                f"a {self.task.value} request has {'an' if wants_init else 'no'} init image and "
+                f"{'a' if wants_mask else 'no'} mask"
+            )
+
+
+@dataclass(frozen=True)
+class FamilyTraits:
+    """What rules outside the engine need to know of a model's family, as plain values."""
+
+    style_negative_terms: bool
+    """Whether a preset style's stock negative terms are worth adding (not where a negative
+    prompt costs a second denoiser pass per step, as on guidance-distilled FLUX)."""
+    seed_max: int
+    """The largest seed the family takes (Leonardo documents a lower one for FLUX)."""
 
 
 StepCallback = Callable[[int, int], None]

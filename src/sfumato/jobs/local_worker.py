@@ -18,16 +18,13 @@ import os
 import socket
 import threading
 import time
-import uuid
 
 from sfumato.engine import StepCallback
-from sfumato.jobs.runner import Claim, JobContext, JobInterrupted, LeaseLost, abandon_job, fail_job, run_job
-from sfumato.store.repositories import claim_next_job, holds_job, requeue_lapsed_jobs, running_lease_owners
+from sfumato.jobs.lease import Lease, LeaseLost, claim_next, new_owner
+from sfumato.jobs.queue import requeue_lapsed_jobs, running_lease_owners
+from sfumato.jobs.runner import JobContext, JobInterrupted, abandon_job, fail_job, run_job
 
 log = logging.getLogger(__name__)
-
-# How often a running job re-reads its row to notice a DELETE made by another process.
-HOLD_CHECK_INTERVAL_S = 1.0
 
 
 class LocalWorker:
@@ -37,7 +34,6 @@ class LocalWorker:
         threads: int,
         poll_interval_s: float,
         lease_s: float,
-        max_attempts: int = 3,
         default_concurrency: int = 10,
     ) -> None:
         self.ctx = ctx
@@ -46,9 +42,7 @@ class LocalWorker:
         self.lease_s = lease_s
         self.default_concurrency = default_concurrency
         self.hostname = socket.gethostname()
-        # Unique per process start: a lease names who holds a job (`host:pid:token`).
-        self.owner = f"{self.hostname}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.claim = Claim(owner=self.owner, lease_s=lease_s, max_attempts=max_attempts)
+        self.owner = new_owner()  # unique per process start: `host:pid:token`
         self.sweep_interval_s = max(poll_interval_s, min(lease_s / 3, 60.0))
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -106,7 +100,7 @@ class LocalWorker:
         """Re-queue jobs whose worker died; end FAILED those that have used every attempt."""
         with self.ctx.session_factory() as session:
             dead = {owner for owner in running_lease_owners(session) if self.owner_is_dead(owner)}
-            lapsed = requeue_lapsed_jobs(session, self.claim.max_attempts, dead)
+            lapsed = requeue_lapsed_jobs(session, self.ctx.max_attempts, dead)
         if lapsed.requeued:
             log.warning("re-queued %d job(s) whose worker died", lapsed.requeued)
             self._wake.set()
@@ -126,66 +120,49 @@ class LocalWorker:
         except Exception:  # a database hiccup must not kill the worker
             log.exception("recovery sweep failed; retrying later")
 
-    def _step_guard(self, job_id: str, generation_id: str) -> StepCallback:
-        """The per-step callback: shutdown, DELETE and lease upkeep, with the DB work throttled."""
-        last_renew = last_check = time.monotonic()
+    def _step_guard(self, lease: Lease) -> StepCallback:
+        """The per-step callback: shutdown and DELETE checks, then the lease's upkeep."""
+        keep_lease = lease.guard()
 
         def on_step(_done: int, _total: int) -> None:
-            nonlocal last_renew, last_check
             if self._stopping.is_set():
                 raise JobInterrupted
             with self._lock:
-                if generation_id in self._cancelled:
+                if lease.generation_id in self._cancelled:
                     raise LeaseLost
-            now = time.monotonic()
-            try:
-                if now - last_renew >= self.lease_s / 3:
-                    last_renew = last_check = now
-                    held = self.claim.still_held(self.ctx, job_id)
-                elif now - last_check >= HOLD_CHECK_INTERVAL_S:
-                    last_check = now
-                    with self.ctx.session_factory() as session:
-                        held = holds_job(session, job_id, self.owner)
-                else:
-                    return
-            except Exception:  # a busy database is not a reason to drop a render
-                log.exception("lease check for job %s failed; continuing", job_id)
-                return
-            if not held:
-                raise LeaseLost
+            keep_lease()
 
         return on_step
 
-    def _abandon(self, job_id: str, error: Exception) -> None:
+    def _abandon(self, lease: Lease, error: Exception) -> None:
         """Retry or end a job whose run broke, now; only if even that fails (the database is down)
         is it left to the lease sweep."""
         try:
-            abandon_job(self.ctx, job_id, self.claim, f"internal error: {type(error).__name__}")
+            abandon_job(self.ctx, lease, f"internal error: {type(error).__name__}")
         except Exception:
-            log.exception("could not end job %s; the lease sweep will retry it", job_id)
+            log.exception("could not end job %s; the lease sweep will retry it", lease.job_id)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._maybe_sweep()
             self._wake.clear()  # before claiming, so a notify during the claim is kept
             try:
-                with self.ctx.session_factory() as session:
-                    job = claim_next_job(session, self.owner, self.lease_s, self.default_concurrency)
+                lease = claim_next(self.ctx.session_factory, self.owner, self.lease_s, self.default_concurrency)
             except Exception:  # a database hiccup must not kill the worker
                 log.exception("claiming a job failed; retrying")
-                job = None
-            if job is None:
+                lease = None
+            if lease is None:
                 self._wake.wait(self.poll_interval_s)
                 continue
             with self._lock:
-                self._running[job.id] = job.generation_id
+                self._running[lease.job_id] = lease.generation_id
             try:
-                run_job(self.ctx, job.id, on_step=self._step_guard(job.id, job.generation_id), claim=self.claim)
+                run_job(self.ctx, lease, on_step=self._step_guard(lease))
             except Exception as error:  # run_job records a job's own failure; this is a bug or the DB
-                log.exception("running job %s broke outside its own failure handling", job.id)
-                self._abandon(job.id, error)
+                log.exception("running job %s broke outside its own failure handling", lease.job_id)
+                self._abandon(lease, error)
             finally:
                 with self._lock:
-                    self._running.pop(job.id, None)
-                    self._cancelled.discard(job.generation_id)
+                    self._running.pop(lease.job_id, None)
+                    self._cancelled.discard(lease.generation_id)
                 self._wake.set()  # a slot of this job's key is free: another waiting job may start

@@ -1,23 +1,27 @@
 """`run_job`: one claimed job from plan to stored images. Every worker kind calls this.
 
-The database is the record: images are written to the blob store first, then one
-transaction adds their rows and flips the generation to COMPLETE, so a reader sees either
-no images or all of them. Storing is part of the attempt: a failed write (disk full, a path
-in the way) removes what was written and is retried at once like a failed render, then ends
-FAILED with the reason, so it never holds the key's slot until the lease lapses.
+Orchestration only: load the plan, make sure the model's weights are there (or park the job while
+they download), render, store the images (`outputs`), and move job and generation together. The
+queue's SQL is `queue`, the hold on the job is `lease`.
+
+The database is the record: images are written to the blob store first, then one transaction adds
+their rows and flips the generation to COMPLETE, so a reader sees either no images or all of them.
+Storing is part of the attempt: a failed write (disk full, a path in the way) removes what was
+written and is retried at once like a failed render, then ends FAILED with the reason, so it never
+holds the key's slot until the lease lapses.
+
+A failed run with attempts left goes back to the queue with its reason on the job (`last_error`);
+the generation stays PENDING with no `failureReason` until the job ends FAILED.
 """
 
 from __future__ import annotations
 
-import io
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from PIL import Image
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,8 +29,12 @@ from sfumato.catalog import ModelCatalog
 from sfumato.domain.generation import GenerationPlan
 from sfumato.domain.status import JobState, transition
 from sfumato.engine import Engine, StepCallback
+from sfumato.jobs.lease import Lease, LeaseLost
+from sfumato.jobs.outputs import StoreFailed, generation_prefix, store_images
+from sfumato.jobs.queue import park_job, requeue_job
+from sfumato.jobs.render_request import render_request
 from sfumato.storage.blobs import BlobStore
-from sfumato.store.repositories import park_job, refund_attempt, renew_lease, utcnow
+from sfumato.store.repositories import utcnow
 from sfumato.store.tables import GeneratedImage, Generation, Job
 from sfumato.webhooks.outbox import enqueue_generation_webhook
 
@@ -41,113 +49,80 @@ class JobInterrupted(Exception):
     """Raised from the step callback to stop a pipeline between steps (shutdown)."""
 
 
-class StoreFailed(Exception):
-    """Writing a rendered image failed. The message is what clients see as `failureReason`: the
-    error's kind and description, never the server's file path."""
-
-
-class LeaseLost(Exception):
-    """Raised from the step callback when the job was deleted or another worker took it over
-    after our lease lapsed: the pipeline stops and this worker writes nothing at all."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A worker's hold on a job: its lease owner, lease length and how many runs a job gets."""
-
-    owner: str
-    lease_s: float
-    max_attempts: int
-
-    def still_held(self, ctx: JobContext, job_id: str) -> bool:
-        """Renew the lease if we still hold it; a True answer leaves `lease_s` seconds to finish in."""
-        with ctx.session_factory() as session:
-            return renew_lease(session, job_id, self.owner, self.lease_s)
-
-
 @dataclass
 class JobContext:
-    """What running a job needs; built once per worker process."""
+    """What running a job needs; built once per process."""
 
     session_factory: sessionmaker[Session]
     catalog: ModelCatalog
     engine: Engine
     blobs: BlobStore
+    # Runs a job gets (failed renders, failed writes, dead workers) before it ends FAILED.
+    max_attempts: int = 3
     # Completion webhooks: the absolute base of image URLs in the body, and a nudge for the deliverer.
     files_base_url: str = "http://127.0.0.1:8000"
     on_webhook: Callable[[], None] | None = None
 
 
-def image_file_stem(model_name: str, prompt: str, index: int) -> str:
-    """`Sfumato_Tiny_a_red_fox_0`: Leonardo's `<Model_Name>_<prompt_words>_<i>` file names."""
-    words = re.sub(r"[^A-Za-z0-9]+", "_", prompt).strip("_")[:60].rstrip("_") or "image"
-    model = re.sub(r"[^A-Za-z0-9]+", "_", model_name).strip("_")
-    return f"{model}_{words}_{index}"
+@dataclass(frozen=True)
+class _Claimed:
+    """What a run reads of its job before it starts."""
+
+    plan: GenerationPlan
+    user_id: str
+    generation_id: str
+    attempts: int
 
 
-def run_job(ctx: JobContext, job_id: str, on_step: StepCallback | None = None, claim: Claim | None = None) -> None:
-    """Render a RUNNING job and record the outcome; never raises for a job's own failure.
+def run_job(ctx: JobContext, lease: Lease, on_step: StepCallback | None = None) -> None:
+    """Render the job held under `lease` and record the outcome; never raises for a job's own failure.
 
-    With a `claim`, a failed run is re-queued until the job has been tried `max_attempts` times,
-    and nothing is written (images, state) unless this worker still holds the job's lease.
+    A failed run is re-queued until the job has been tried `ctx.max_attempts` times, and nothing
+    is written (images, state) unless `lease` is still held.
     """
+    claimed = _load(ctx, lease.job_id)
+    if claimed is None:
+        return  # deleted while queued
+    prefix = generation_prefix(claimed.user_id, claimed.generation_id)
+    try:
+        entry = ctx.catalog.resolve_key(claimed.plan.catalog_key)
+        # Absent weights are downloaded first (a failed download fails this attempt); the
+        # generation stays PENDING meanwhile, its job parked so the worker serves other models.
+        if not ctx.engine.weights_ready(entry):
+            _park(ctx, lease, entry.weights.source)
+            return
+        images = ctx.engine.render(entry, render_request(claimed.plan), on_step)
+        if not lease.renew():
+            return  # a stale worker: whoever holds the job now writes the one image set
+        keys = store_images(ctx.blobs, prefix, entry.name, claimed.plan.prompt, images)
+    except LeaseLost:
+        log.info("generation %s was deleted or taken over while running; dropped", claimed.generation_id)
+        return
+    except JobInterrupted:
+        with ctx.session_factory() as session:
+            requeue_job(session, lease.job_id, lease.owner, last_error=None, refund=True)  # not a failed try
+        return
+    except StoreFailed as error:
+        reason = f"{error}: {_describe(error.cause)}"
+        log.warning("generation %s: %s (attempt %d): %r", claimed.generation_id, reason, claimed.attempts, error.cause)
+        _end_attempt(ctx, lease, claimed.attempts, reason)
+        return
+    except Exception as error:  # a job's failure must never kill the worker
+        log.exception("generation %s failed (attempt %d)", claimed.generation_id, claimed.attempts)
+        _end_attempt(ctx, lease, claimed.attempts, _describe(error))
+        return
+
+    if not _end(ctx, lease.job_id, JobState.DONE, reason=None, image_keys=keys):
+        ctx.blobs.delete_prefix(prefix)  # deleted while running: drop the orphans
+
+
+def _load(ctx: JobContext, job_id: str) -> _Claimed | None:
     with ctx.session_factory() as session:
         job = session.get(Job, job_id)
         generation = session.get(Generation, job.generation_id) if job else None
         if job is None or generation is None:
-            return  # deleted while queued
-        plan = GenerationPlan.from_json(generation.plan)
-        user_id, generation_id, attempts = generation.user_id, generation.id, job.attempts
-
-    try:
-        entry = ctx.catalog.resolve_key(plan.catalog_key)
-        # Absent weights are downloaded first (a failed download fails this attempt); the
-        # generation stays PENDING meanwhile, its job parked so the worker serves other models.
-        if not ctx.engine.weights_ready(entry) and claim is not None:
-            _park(ctx, job_id, claim, entry.source)
-            return
-        images = ctx.engine.render(entry, plan.render_request(), on_step)
-        if claim is not None and not claim.still_held(ctx, job_id):
-            return  # a stale worker: whoever holds the job now writes the one image set
-        prefix = f"users/{user_id}/generations/{generation_id}"
-        keys = _store_images(ctx, prefix, entry.name, plan.prompt, images)
-    except LeaseLost:
-        log.info("generation %s was deleted or taken over while running; dropped", generation_id)
-        return
-    except JobInterrupted:
-        if claim is not None:
-            if not claim.still_held(ctx, job_id):
-                return
-            with ctx.session_factory() as session:
-                refund_attempt(session, job_id, claim.owner)  # a shutdown is not a failed try
-        _finish(ctx, job_id, JobState.QUEUED, reason=None)
-        return
-    except StoreFailed as error:
-        log.warning("generation %s: %s (attempt %d): %r", generation_id, error, attempts, error.__cause__)
-        _end_attempt(ctx, job_id, claim, attempts, str(error))
-        return
-    except Exception as error:  # a job's failure must never kill the worker
-        log.exception("generation %s failed (attempt %d)", generation_id, attempts)
-        _end_attempt(ctx, job_id, claim, attempts, _describe(error))
-        return
-
-    if not _finish(ctx, job_id, JobState.DONE, reason=None, image_keys=keys):
-        ctx.blobs.delete_prefix(prefix)  # deleted while running: drop the orphans
-
-
-def _store_images(ctx: JobContext, prefix: str, model_name: str, prompt: str, images: list[Image.Image]) -> list[str]:
-    """Write every image, or leave none: on a failure the files written so far (temp files too)
-    are removed and `StoreFailed` says which image failed and why."""
-    keys = []
-    for index, image in enumerate(images):
-        key = f"{prefix}/{image_file_stem(model_name, prompt, index)}.png"
-        try:
-            ctx.blobs.put(key, _png_bytes(image))
-        except Exception as error:
-            ctx.blobs.delete_prefix(prefix)
-            raise StoreFailed(f"storing image {index} failed: {_describe(error)}") from error
-        keys.append(key)
-    return keys
+            return None
+        return _Claimed(GenerationPlan.from_json(generation.plan), generation.user_id, generation.id, job.attempts)
 
 
 def _describe(error: Exception) -> str:
@@ -160,53 +135,49 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _end_attempt(ctx: JobContext, job_id: str, claim: Claim | None, attempts: int, reason: str) -> None:
+def _end_attempt(ctx: JobContext, lease: Lease, attempts: int, reason: str) -> None:
     """A failed run: back to the queue at once while attempts remain, else FAILED with `reason`
     (either way the key's slot frees now). A worker that lost the job writes nothing."""
-    if claim is not None and not claim.still_held(ctx, job_id):
-        return
-    retry = claim is not None and attempts < claim.max_attempts
-    _finish(ctx, job_id, JobState.QUEUED if retry else JobState.FAILED, reason=reason)
+    if attempts < ctx.max_attempts:
+        with ctx.session_factory() as session:
+            requeue_job(session, lease.job_id, lease.owner, last_error=reason)
+    elif lease.renew():
+        _end(ctx, lease.job_id, JobState.FAILED, reason=reason)
 
 
-def abandon_job(ctx: JobContext, job_id: str, claim: Claim, reason: str) -> None:
+def abandon_job(ctx: JobContext, lease: Lease, reason: str) -> None:
     """End a run that broke outside the job's own failure handling (a bug, a database error):
     re-queued at once or FAILED like any failed run, not left RUNNING until its lease lapses."""
     with ctx.session_factory() as session:
-        job = session.get(Job, job_id)
+        job = session.get(Job, lease.job_id)
         attempts = job.attempts if job is not None else None
     if attempts is not None:
-        _end_attempt(ctx, job_id, claim, attempts, reason)
+        _end_attempt(ctx, lease, attempts, reason)
 
 
-def _park(ctx: JobContext, job_id: str, claim: Claim, waiting_for: str) -> None:
+def _park(ctx: JobContext, lease: Lease, waiting_for: str) -> None:
     """Back to the queue until `PARK_S` from now, uncounted: the worker thread is free for other
     models' jobs while this one's weights download (it checks again when next claimed)."""
     with ctx.session_factory() as session:
-        if park_job(session, job_id, claim.owner, utcnow() + timedelta(seconds=PARK_S)):
-            log.info("job %s parked for %.0f s while %s downloads", job_id, PARK_S, waiting_for)
+        if park_job(session, lease.job_id, lease.owner, utcnow() + timedelta(seconds=PARK_S)):
+            log.info("job %s parked for %.0f s while %s downloads", lease.job_id, PARK_S, waiting_for)
 
 
 def fail_job(ctx: JobContext, job_id: str, reason: str) -> bool:
     """End a job (and its generation) FAILED from outside a run, e.g. out of attempts after crashes."""
-    return _finish(ctx, job_id, JobState.FAILED, reason=reason)
+    return _end(ctx, job_id, JobState.FAILED, reason=reason)
 
 
-def _png_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _finish(
+def _end(
     ctx: JobContext,
     job_id: str,
     target: JobState,
     reason: str | None,
     image_keys: list[str] | None = None,
 ) -> bool:
-    """Move job and generation together in one transaction, with the webhook outbox row
-    (if the key has a webhook) in that same transaction. False if the job is gone."""
+    """The terminal transition (DONE or FAILED): job and generation move together in one
+    transaction, with the webhook outbox row (if the key has a webhook) in that same transaction.
+    False if the job is gone."""
     with ctx.session_factory() as session, session.begin():
         job = session.get(Job, job_id)
         generation = session.get(Generation, job.generation_id) if job else None
@@ -224,9 +195,7 @@ def _finish(
             generation.images.append(
                 GeneratedImage(id=str(uuid.uuid4()), position=position, blob_key=key, nsfw=False, created_at=now)
             )
-        webhook = target.terminal and enqueue_generation_webhook(
-            session, generation, ctx.catalog, ctx.files_base_url, now
-        )
+        webhook = enqueue_generation_webhook(session, generation, ctx.catalog, ctx.files_base_url, now)
     if webhook and ctx.on_webhook is not None:
         ctx.on_webhook()
     return True

@@ -7,19 +7,21 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from sfumato.catalog import ModelCatalog
-from sfumato.domain.generation import resolve
+from sfumato.domain.generation import GenerationRequest, resolve
 from sfumato.domain.pricing import PriceModel
 from sfumato.domain.status import GenerationStatus
+from sfumato.domain.views import GenerationView, Principal
 from sfumato.engine import Engine
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable, TooManyRequests
+from sfumato.jobs.outputs import generation_prefix
+from sfumato.jobs.queue import add_job
+from sfumato.jobs.render_request import render_request
 from sfumato.storage.blobs import BlobStore
 from sfumato.store.repositories import (
-    add_job,
     count_pending_generations,
     creations_since,
     get_owned_generation,
@@ -28,8 +30,8 @@ from sfumato.store.repositories import (
     record_create,
     utcnow,
 )
-from sfumato.store.tables import ApiKey, Generation
-from sfumato.wire.generation_request import parse_create_generation
+from sfumato.store.tables import Generation
+from sfumato.store.views import generation_view
 
 RATE_WINDOW = timedelta(minutes=1)
 # Retry-After for a full queue: only a hint, since when a slot frees depends on the renders ahead.
@@ -79,10 +81,9 @@ class GenerationService:
                 wait_s,
             )
 
-    def create(self, key: ApiKey, payload: Any) -> CreatedGeneration:
+    def create(self, key: Principal, request: GenerationRequest) -> CreatedGeneration:
         """Validate and price a generation, then in one transaction under the key's lock check the
         limits and persist it with its QUEUED job."""
-        request = parse_create_generation(payload)
         model = self.catalog.resolve(request.model_id, request.sd_version)
         if model is None:
             raise ClientError(
@@ -93,20 +94,20 @@ class GenerationService:
         refusal = self.engine.availability(model)
         if refusal is not None:
             raise ModelUnavailable(refusal, f"{GENERATION_ARGS_PATH}.modelId")
-        plan = resolve(request, model, self.catalog.key_of(model))
+        plan = resolve(request, model, self.catalog.key_of(model), self.engine.traits(model))
         # Family rules (a scheduler a flow-matching model cannot use, ...) are refused here, not at run time.
-        self.engine.check(model, plan.render_request())
+        self.engine.check(model, render_request(plan))
         cost = self.prices.credits(
             width=plan.width, height=plan.height, num_images=plan.num_images, alchemy=plan.alchemy
         )
         with self.session_factory() as session, session.begin():
-            lock_key_for_create(session, key.id)  # first: the key's creates take turns from here to commit
+            lock_key_for_create(session, key.key_id)  # first: the key's creates take turns from here to commit
             now = utcnow()
-            self.check_limits(session, key.id, now)
+            self.check_limits(session, key.key_id, now)
             generation = Generation(
                 id=str(uuid.uuid4()),
                 user_id=key.user_id,
-                api_key_id=key.id,
+                api_key_id=key.key_id,
                 status=GenerationStatus.PENDING,
                 prompt=plan.prompt,
                 negative_prompt=plan.negative_prompt,
@@ -130,17 +131,18 @@ class GenerationService:
             session.add(generation)
             session.flush()
             add_job(session, generation)
-            record_create(session, key.id, now, keep=RATE_WINDOW)
+            record_create(session, key.key_id, now, keep=RATE_WINDOW)
         self.on_queued()
         return CreatedGeneration(generation.id, cost)
 
-    def get(self, user_id: str, generation_id: str) -> Generation | None:
+    def get(self, user_id: str, generation_id: str) -> GenerationView | None:
         with self.session_factory() as session:
-            return get_owned_generation(session, generation_id, user_id)
+            generation = get_owned_generation(session, generation_id, user_id)
+            return generation_view(generation) if generation else None
 
-    def list(self, user_id: str, offset: int, limit: int) -> list[Generation]:
+    def list(self, user_id: str, offset: int, limit: int) -> list[GenerationView]:
         with self.session_factory() as session:
-            return list_user_generations(session, user_id, offset, limit)
+            return [generation_view(row) for row in list_user_generations(session, user_id, offset, limit)]
 
     def delete(self, user_id: str, generation_id: str) -> bool:
         """Remove the row (its job and image rows cascade) and then its image files."""
@@ -150,5 +152,5 @@ class GenerationService:
                 return False
             session.delete(generation)
         self.on_deleted(generation_id)
-        self.blobs.delete_prefix(f"users/{user_id}/generations/{generation_id}")
+        self.blobs.delete_prefix(generation_prefix(user_id, generation_id))
         return True

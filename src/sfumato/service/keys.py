@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sfumato.domain.keys import new_key
+from sfumato.domain.views import Principal
 from sfumato.store.repositories import find_active_key, get_or_create_user, utcnow
 from sfumato.store.tables import ApiKey, User
+from sfumato.store.views import principal
 from sfumato.webhooks.signing import new_webhook_secret
 from sfumato.webhooks.url_safety import check_public_webhook_url, check_webhook_url_form
 
@@ -77,13 +79,16 @@ class KeyService:
             session.add(key)
             return IssuedKey(secret.secret, key.id, user.id, user.username, concurrency, webhook_url, webhook_secret)
 
-    def authenticate(self, secret: str) -> ApiKey | None:
+    def authenticate(self, secret: str) -> Principal | None:
+        """Who `secret` speaks for, if it is an unrevoked key."""
         with self.session_factory() as session:
-            return find_active_key(session, secret)
+            key = find_active_key(session, secret)
+            return principal(key) if key else None
 
-    def user(self, user_id: str) -> User | None:
+    def username(self, user_id: str) -> str | None:
         with self.session_factory() as session:
-            return session.get(User, user_id)
+            user = session.get(User, user_id)
+            return user.username if user else None
 
     def list(self) -> list[KeyInfo]:
         with self.session_factory() as session:
@@ -117,3 +122,28 @@ class KeyService:
             for key in matched:
                 key.revoked_at = utcnow()
             return len(matched)
+
+    def local(self, name: str) -> Principal:
+        """The key that work started on this machine runs under (`sfumato generate`): user and key
+        `name`, made on first use. Its secret is shown to no one, and its concurrency is 0, so a
+        server's queue on the same store leaves its jobs to the command that made them."""
+        with self.session_factory() as session, session.begin():
+            user = get_or_create_user(session, name)
+            key = session.scalar(
+                select(ApiKey).where(
+                    ApiKey.user_id == user.id, ApiKey.name == name, ApiKey.concurrency == 0, ApiKey.revoked_at.is_(None)
+                )
+            )
+            if key is None:
+                secret = new_key()
+                key = ApiKey(
+                    id=str(uuid.uuid4()),
+                    user_id=user.id,
+                    name=name,
+                    lookup_prefix=secret.lookup_prefix,
+                    key_hash=secret.key_hash,
+                    concurrency=0,
+                    created_at=utcnow(),
+                )
+                session.add(key)
+            return principal(key)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sfumato.catalog import ModelCatalog
 from sfumato.domain.status import GenerationStatus
 from sfumato.store.tables import ApiKey, Generation, WebhookAttempt, WebhookDelivery
+from sfumato.store.views import generation_view, webhook_owner
 from sfumato.wire.webhook_envelope import EVENT_GENERATION_COMPLETE, generation_envelope, serialize
 
 
@@ -30,17 +31,18 @@ def enqueue_generation_webhook(
     if generation.status not in (GenerationStatus.COMPLETE, GenerationStatus.FAILED):
         return None
     key = session.get(ApiKey, generation.api_key_id) if generation.api_key_id else None
-    if key is None or not key.webhook_url:
+    owner = webhook_owner(key) if key else None
+    if owner is None:
         return None
     base = files_base_url.rstrip("/")
     model = catalog.get(generation.model_id) if generation.model_id else None
-    envelope = generation_envelope(generation, key, model, lambda blob: f"{base}/files/{blob}", now)
+    envelope = generation_envelope(generation_view(generation), owner, model, lambda blob: f"{base}/files/{blob}", now)
     delivery = WebhookDelivery(
         id=str(uuid.uuid4()),
         generation_id=generation.id,
-        api_key_id=key.id,
+        api_key_id=owner.key_id,
         event_type=EVENT_GENERATION_COMPLETE,
-        url=key.webhook_url,
+        url=owner.webhook_url,
         body=serialize(envelope),
         state=DeliveryState.PENDING,
         attempts=0,

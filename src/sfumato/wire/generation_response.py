@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sfumato.domain.status import GenerationStatus
-from sfumato.store.tables import GeneratedImage, Generation
+from sfumato.domain.views import GenerationView, ImageView
 
 UrlFor = Callable[[str], str]
 """Turns a stored blob key into the absolute URL a client downloads it from."""
@@ -23,7 +23,7 @@ def leonardo_timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-def image_to_wire(image: GeneratedImage, url_for: UrlFor) -> dict[str, Any]:
+def image_to_wire(image: ImageView, url_for: UrlFor) -> dict[str, Any]:
     return {
         "generated_image_variation_generics": [],
         "fantasyAvatar": None,
@@ -39,7 +39,7 @@ def image_to_wire(image: GeneratedImage, url_for: UrlFor) -> dict[str, Any]:
     }
 
 
-def generation_to_wire(generation: Generation, url_for: UrlFor) -> dict[str, Any]:
+def generation_to_wire(generation: GenerationView, url_for: UrlFor) -> dict[str, Any]:
     complete = generation.status == GenerationStatus.COMPLETE
     return {
         "createdAt": leonardo_timestamp(generation.created_at),
@@ -74,3 +74,27 @@ def generation_to_wire(generation: Generation, url_for: UrlFor) -> dict[str, Any
         # Sfumato's addition: why a FAILED generation failed (null otherwise).
         "failureReason": generation.failure_reason,
     }
+
+
+def generation_by_pk(generation: GenerationView | None, url_for: UrlFor) -> dict[str, Any]:
+    """`GET /generations/{id}`: null for an unknown id (or someone else's)."""
+    return {"generations_by_pk": generation_to_wire(generation, url_for) if generation else None}
+
+
+def generations_by_user(generations: list[GenerationView], url_for: UrlFor) -> dict[str, Any]:
+    return {"generations": [generation_to_wire(generation, url_for) for generation in generations]}
+
+
+def generation_job(generation_id: str, credit_cost: int) -> dict[str, Any]:
+    """`POST /generations`' answer: the new id and what it costs, in credits."""
+    job = {
+        "generationId": generation_id,
+        "apiCreditCost": credit_cost,
+        "cost": {"amount": str(credit_cost), "unit": "CREDITS"},
+    }
+    return {"sdGenerationJob": job}
+
+
+def deleted_generation(generation_id: str | None) -> dict[str, Any]:
+    """`DELETE /generations/{id}`: the id when a generation was deleted, else null."""
+    return {"delete_generations_by_pk": {"id": generation_id} if generation_id else None}

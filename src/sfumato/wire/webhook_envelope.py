@@ -14,7 +14,7 @@ from typing import Any
 
 from sfumato.catalog import CatalogEntry
 from sfumato.domain.status import GenerationStatus
-from sfumato.store.tables import ApiKey, GeneratedImage, Generation
+from sfumato.domain.views import GenerationView, ImageView, WebhookOwner
 from sfumato.wire.generation_response import UrlFor
 
 EVENT_GENERATION_COMPLETE = "image_generation.complete"
@@ -30,24 +30,24 @@ def epoch_ms(moment: datetime) -> int:
     return int(moment.replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def _model(entry: CatalogEntry | None, model_id: str | None, generation: Generation) -> dict[str, Any]:
-    width = entry.native_width if entry else generation.width
-    height = entry.native_height if entry else generation.height
+def _model(entry: CatalogEntry | None, model_id: str | None, generation: GenerationView) -> dict[str, Any]:
+    width = entry.face.native_width if entry else generation.width
+    height = entry.face.native_height if entry else generation.height
     return {
         "id": model_id, "createdAt": None, "updatedAt": None,
-        "name": entry.name if entry else None, "description": entry.description if entry else None,
-        "public": True, "userId": None, "flagged": False, "nsfw": bool(entry and entry.nsfw), "official": True,
+        "name": entry.name if entry else None, "description": entry.face.description if entry else None,
+        "public": True, "userId": None, "flagged": False, "nsfw": bool(entry and entry.face.nsfw), "official": True,
         "status": "COMPLETE", "classPrompt": None, "coreModel": "SD", "initDatasetId": None, "instancePrompt": None,
-        "sdVersion": entry.sd_version if entry else generation.sd_version, "trainingEpoch": None,
+        "sdVersion": entry.face.sd_version if entry else generation.sd_version, "trainingEpoch": None,
         "trainingSteps": None, "tokenCost": None, "batchSize": 4, "learningRate": None, "type": "GENERAL",
         "modelHeight": height, "modelWidth": width, "leonardoInstancePrompt": None, "trainingStrength": "MEDIUM",
-        "featured": bool(entry and entry.featured), "featuredImageId": None, "featuredPosition": None,
+        "featured": bool(entry and entry.face.featured), "featuredImageId": None, "featuredPosition": None,
         "api": False, "favouriteCount": 0, "imageCount": 0, "enhancedModeration": False, "apiDollarCost": None,
         "apiKeyId": None, "modelLRN": None,
     }  # fmt: skip
 
 
-def _image(image: GeneratedImage, generation: Generation, url_for: UrlFor) -> dict[str, Any]:
+def _image(image: ImageView, generation: GenerationView, url_for: UrlFor) -> dict[str, Any]:
     return {
         "id": image.id,
         "createdAt": webhook_timestamp(image.created_at),
@@ -67,9 +67,9 @@ def _image(image: GeneratedImage, generation: Generation, url_for: UrlFor) -> di
     }
 
 
-def _api_key(key: ApiKey) -> dict[str, Any]:
+def _api_key(key: WebhookOwner) -> dict[str, Any]:
     return {
-        "id": key.id,
+        "id": key.key_id,
         "createdAt": webhook_timestamp(key.created_at),
         "userId": key.user_id,
         "key": None,  # Leonardo echoes the key; Sfumato keeps only its hash, so it cannot.
@@ -82,8 +82,8 @@ def _api_key(key: ApiKey) -> dict[str, Any]:
 
 
 def generation_envelope(
-    generation: Generation,
-    key: ApiKey,
+    generation: GenerationView,
+    key: WebhookOwner,
     model: CatalogEntry | None,
     url_for: UrlFor,
     now: datetime,
@@ -140,7 +140,7 @@ def generation_envelope(
         "promptMagicVersion": None,
         "unzoom": None,
         "unzoomAmount": None,
-        "apiKeyId": key.id,
+        "apiKeyId": key.key_id,
         "photoReal": False,
         "promptMagicStrength": None,
         "photoRealStrength": None,

@@ -6,7 +6,14 @@ from fastapi import APIRouter, Query, Request
 
 from sfumato.api.deps import ContainerDep, JsonBody, KeyDep, checked_uuid
 from sfumato.api.responses import LeonardoJSON
-from sfumato.wire.generation_response import UrlFor, generation_to_wire
+from sfumato.wire.generation_request import parse_create_generation
+from sfumato.wire.generation_response import (
+    UrlFor,
+    deleted_generation,
+    generation_by_pk,
+    generation_job,
+    generations_by_user,
+)
 
 router = APIRouter(tags=["generations"])
 
@@ -23,27 +30,22 @@ def url_for_files(request: Request, public_url: str | None) -> UrlFor:
 @router.post("/generations")
 def create_generation(key: KeyDep, payload: JsonBody, container: ContainerDep) -> LeonardoJSON:
     # `key` before `payload`: an unauthenticated caller is refused before its body is read.
-    created = container.generations.create(key, payload)
-    job = {
-        "generationId": created.generation_id,
-        "apiCreditCost": created.credit_cost,
-        "cost": {"amount": str(created.credit_cost), "unit": "CREDITS"},
-    }
-    return LeonardoJSON({"sdGenerationJob": job})
+    created = container.generations.create(key, parse_create_generation(payload))
+    return LeonardoJSON(generation_job(created.generation_id, created.credit_cost))
 
 
 @router.get("/generations/{id}")
 def get_generation(id: str, request: Request, key: KeyDep, container: ContainerDep) -> LeonardoJSON:
     generation = container.generations.get(key.user_id, checked_uuid(id))
-    url_for = url_for_files(request, container.settings.public_url)
-    return LeonardoJSON({"generations_by_pk": generation_to_wire(generation, url_for) if generation else None})
+    url_for = url_for_files(request, container.settings.server.public_url)
+    return LeonardoJSON(generation_by_pk(generation, url_for))
 
 
 @router.delete("/generations/{id}")
 def delete_generation(id: str, key: KeyDep, container: ContainerDep) -> LeonardoJSON:
     generation_id = checked_uuid(id)
     deleted = container.generations.delete(key.user_id, generation_id)
-    return LeonardoJSON({"delete_generations_by_pk": {"id": generation_id} if deleted else None})
+    return LeonardoJSON(deleted_generation(generation_id if deleted else None))
 
 
 @router.get("/generations/user/{userId}")
@@ -57,6 +59,6 @@ def list_generations(
 ) -> LeonardoJSON:
     user_id = checked_uuid(userId)
     # Someone else's userId lists nothing: a user sees only their own generations.
-    rows = container.generations.list(user_id, offset, limit) if user_id == key.user_id else []
-    url_for = url_for_files(request, container.settings.public_url)
-    return LeonardoJSON({"generations": [generation_to_wire(row, url_for) for row in rows]})
+    generations = container.generations.list(user_id, offset, limit) if user_id == key.user_id else []
+    url_for = url_for_files(request, container.settings.server.public_url)
+    return LeonardoJSON(generations_by_user(generations, url_for))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
 from sfumato.api.deps import ContainerDep
 from sfumato.api.responses import LeonardoJSON
+from sfumato.store.db import ping
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
 def healthz(container: ContainerDep) -> LeonardoJSON:
-    with container.db.connect() as connection:
-        connection.execute(text("SELECT 1"))
+    ping(container.db)
     return LeonardoJSON({"status": "ok", "worker": container.worker is not None})

@@ -6,24 +6,14 @@ from fastapi import APIRouter
 
 from sfumato.api.deps import ContainerDep, KeyDep
 from sfumato.api.responses import LeonardoJSON
+from sfumato.wire.user_response import user_details
 
 router = APIRouter(tags=["user"])
 
 
 @router.get("/me")
 def get_me(key: KeyDep, container: ContainerDep) -> LeonardoJSON:
-    user = container.keys.user(key.user_id)
-    details = {
-        "user": {"id": key.user_id, "username": user.username if user else None},
-        "tokenRenewalDate": None,
-        "paidTokens": 0,
-        "subscriptionTokens": 0,
-        "subscriptionGptTokens": 0,
-        "subscriptionModelTokens": 0,
-        "apiConcurrencySlots": key.concurrency,
-        "apiPaidTokens": 0,
-        # Sfumato does not bill: this is the configured allowance (api_token_allowance).
-        "apiSubscriptionTokens": container.settings.api_token_allowance,
-        "apiPlanTokenRenewalDate": None,
-    }
-    return LeonardoJSON({"user_details": [details]})
+    username = container.keys.username(key.user_id)
+    # Sfumato does not bill: the API tokens shown are the configured allowance.
+    allowance = container.settings.prices.api_token_allowance
+    return LeonardoJSON(user_details(key.user_id, username, key.concurrency, allowance))

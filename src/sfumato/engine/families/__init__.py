@@ -1,51 +1,36 @@
-"""One adapter per model family: what a family refuses, and how a request becomes call kwargs.
+"""The model families Sfumato runs, one `Family` class each (`base.py` says what a family holds).
 
-The renderer is family-agnostic; each module here (`sd`, `sdxl`, `sdxl_lightning`, `sd3`, `flux`,
-`flux_kontext`) reads top to bottom like a diffusers pipeline file: constants (`FAMILIES`, the
-diffusers `PIPELINE` class name a single-file checkpoint loads with), `check_request` (raises
-NotSupported naming the Leonardo field it cannot honour), `make_scheduler` and `pipeline_kwargs`.
-`ADAPTERS` is keyed by the catalog's `family` string. Adding a family = one module here, one name
-below, catalog rows (and a tiny model in `tiny_families.py` to test it). A catalog row of an
+`FAMILIES` is keyed by the catalog's `family` string and lists the families in detection order.
+Adding a family = one class (in a module of its kind here), one instance below, catalog rows
+(and a tiny model in `tests/support/tiny_families.py` to test it). A catalog row of an
 unregistered family is refused at POST.
+
+Importing this package loads neither torch nor diffusers (a unit test holds that line).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from sfumato.engine.families.base import Family, FamilyDefaults, refuse
+from sfumato.engine.families.flux import Flux, FluxKontext
+from sfumato.engine.families.sd import SD2, SD15
+from sfumato.engine.families.sd3 import SD3
+from sfumato.engine.families.sdxl import SDXL, SDXLLightning
 
-from sfumato.engine.families import flux, flux_kontext, sd, sd3, sdxl, sdxl_lightning
-from sfumato.engine.families.common import refuse
-from sfumato.engine.request import RenderRequest
-
-if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, not for a POST check
-    from diffusers.schedulers.scheduling_utils import SchedulerMixin
-
-
-class FamilyAdapter(Protocol):
-    """What the renderer and the service need from a family (each module satisfies it)."""
-
-    PIPELINE: str
-
-    def check_request(self, request: RenderRequest) -> None: ...
-
-    def make_scheduler(self, name: str, base_config: Mapping[str, Any]) -> SchedulerMixin: ...
-
-    def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]: ...
-
-
-ADAPTERS: dict[str, FamilyAdapter] = {
-    family: module for module in (sd, sdxl, sdxl_lightning, sd3, flux, flux_kontext) for family in module.FAMILIES
+FAMILIES: dict[str, Family] = {
+    family.name: family for family in (SD15(), SD2(), SDXL(), SDXLLightning(), SD3(), Flux(), FluxKontext())
 }
 
 
-def adapter_for(family: str, model_name: str | None = None) -> FamilyAdapter:
-    """The family's adapter; a family Sfumato cannot run is a 400 on `modelId`."""
-    adapter = ADAPTERS.get(family)
-    if adapter is None:
-        model = f"model '{model_name}' is of family '{family}'" if model_name else f"model family '{family}'"
+def family_of(name: str, model_name: str | None = None) -> Family:
+    """The family called `name`; a family Sfumato cannot run is a 400 on `modelId`."""
+    family = FAMILIES.get(name)
+    if family is None:
+        model = f"model '{model_name}' is of family '{name}'" if model_name else f"model family '{name}'"
         raise refuse(
             "modelId",
-            f"{model}, which this server cannot run yet (supported families: {', '.join(sorted(ADAPTERS))})",
+            f"{model}, which this server cannot run yet (supported families: {', '.join(sorted(FAMILIES))})",
         )
-    return adapter
+    return family
+
+
+__all__ = ["FAMILIES", "Family", "FamilyDefaults", "family_of"]

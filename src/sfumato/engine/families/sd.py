@@ -1,39 +1,39 @@
 """Stable Diffusion 1.x and 2.x (`StableDiffusionPipeline`): one CLIP text encoder, a UNet,
 classic classifier-free guidance, and all seven Leonardo schedulers (SD 2.x's v-prediction is in
-the model's scheduler config, which every swapped-in scheduler inherits)."""
+the model's scheduler config, which every swapped-in scheduler inherits). Their rules and call are
+the base `Family`'s."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
 
-from sfumato.engine.request import RenderRequest
-
-if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, not for a POST check
-    from diffusers.schedulers.scheduling_utils import SchedulerMixin
-
-FAMILIES = ("sd15", "sd2")
-PIPELINE = "StableDiffusionPipeline"  # the diffusers class a single-file checkpoint loads with
+from sfumato.engine.families.base import Family, FamilyDefaults, by_task
 
 
-def check_request(request: RenderRequest) -> None:
-    """Every Leonardo knob Sfumato honours applies to SD 1.x/2.x: nothing to refuse."""
+class SD15(Family):
+    """Stable Diffusion 1.x: OpenAI's CLIP ViT-L text encoder, 512 px."""
+
+    name = "sd15"
+    pipelines = by_task(
+        "diffusers.pipelines.stable_diffusion",
+        text_to_image=("pipeline_stable_diffusion", "StableDiffusionPipeline"),
+        image_to_image=("pipeline_stable_diffusion_img2img", "StableDiffusionImg2ImgPipeline"),
+        inpaint=("pipeline_stable_diffusion_inpaint", "StableDiffusionInpaintPipeline"),
+    )
+    defaults = FamilyDefaults("v1_5", 512, 512, 30, 7.0)
+    key_fragment = "cond_stage_model.transformer."  # OpenAI CLIP ViT-L text encoder
 
 
-def make_scheduler(name: str, base_config: Mapping[str, Any]) -> SchedulerMixin:
-    """Any of Leonardo's seven schedulers, derived from the model's own scheduler config."""
-    from sfumato.engine.families.schedulers import make_scheduler as leonardo_scheduler
+class SD2(SD15):
+    """Stable Diffusion 2.x: an OpenCLIP ViT-H text encoder (1024 wide), usually v-prediction, 768 px.
+    Its folders have SD 1.x's pipeline class; the text encoder's width or v-prediction tells them apart."""
 
-    return leonardo_scheduler(name, base_config)
-
-
-def pipeline_kwargs(request: RenderRequest) -> dict[str, Any]:
-    return {
-        "prompt": request.prompt,
-        "negative_prompt": request.negative_prompt or None,
-        "width": request.width,
-        "height": request.height,
-        "num_images_per_prompt": request.num_images,
-        "guidance_scale": request.guidance_scale,
-        "num_inference_steps": request.num_inference_steps,
-    }
+    name = "sd2"
+    defaults = FamilyDefaults("v2", 768, 768, 30, 7.0)
+    index_hints = MappingProxyType(
+        {
+            ("text_encoder/config.json", "hidden_size"): 1024,
+            ("scheduler/scheduler_config.json", "prediction_type"): "v_prediction",
+        }
+    )
+    key_fragment = "cond_stage_model.model."  # OpenCLIP ViT-H text encoder

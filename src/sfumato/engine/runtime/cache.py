@@ -35,7 +35,7 @@ class Footprint:
 
 @dataclass(frozen=True)
 class CacheStats:
-    """A snapshot for status pages and tests; counters are cumulative since construction."""
+    """A snapshot of the cache's work (what a benchmark or status page reads); counters are cumulative."""
 
     hits: int
     misses: int  # requests that found no entry, including those that joined another's load
@@ -159,30 +159,6 @@ class PipelineCache(Generic[P]):
         host = sum(f.host_bytes for _, f in self._entries.values())
         device = sum(f.device_bytes for _, f in self._entries.values())
         return host, device
-
-    def pop(self, key: str) -> bool:
-        """Drop `key` if cached (an unload); a load in flight for it is not affected."""
-        with self._lock:
-            removed = self._entries.pop(key, None) is not None
-        if removed:
-            _release_accelerator_memory()
-        return removed
-
-    def clear(self) -> None:
-        """Drop every cached pipeline."""
-        with self._lock:
-            self._entries.clear()
-        _release_accelerator_memory()
-
-    def keys(self) -> list[str]:
-        """Cached keys, least recently used first (the next to be evicted comes first)."""
-        with self._lock:
-            return list(self._entries)
-
-    def __contains__(self, key: object) -> bool:
-        """Whether `key` is cached now (without touching its recency)."""
-        with self._lock:
-            return key in self._entries
 
     def stats(self) -> CacheStats:
         """Counters and the bytes each budget currently holds."""

@@ -2,7 +2,8 @@
 
 `EngineOptions` is what the engine is told (from Settings), resolved and checked at startup so a
 setting this machine cannot honour is refused before any job runs. `prepare_pipeline` applies it
-to a pipeline right after `from_pretrained`/`from_single_file`, before the cache sizes it.
+to a pipeline right after `from_pretrained`/`from_single_file`, before the cache sizes it, and
+returns a `Preparation`: what was chosen and applied, as values. `report` logs it, in one place.
 
 Speed-ups that change the last bits of a picture (fused QKV projections, channels-last) run on
 CUDA only: on the CPU the same seed keeps giving the same pixels. The opt-ins (`torch_compile`,
@@ -15,7 +16,7 @@ import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
@@ -26,7 +27,7 @@ from sfumato.engine.runtime.memory import GIB, OFFLOAD_PLANS, PlanChoice, resolv
 if TYPE_CHECKING:
     from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 
-    from sfumato.config import Settings
+    from sfumato.config import EngineSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ FP8_MIN_CAPABILITY = (8, 9)
 FAST_EXTRA_HINT = "pip install 'sfumato[fast]'"
 # The modules a pipeline spends its steps in, in the order they are looked for.
 DENOISERS = ("transformer", "unet")
+# What `attention_backends` calls diffusers' SDPA processors (flash / memory-efficient kernels).
+SDPA = "sdpa"
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class EngineOptions:
     fast_mode: str = "off"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EngineOptions:
+    def from_settings(cls, settings: EngineSettings) -> EngineOptions:
         """Resolve `auto`s for this machine and refuse what it cannot do (raises EngineConfigError)."""
         device = pick_device(settings.device)
         options = cls(
@@ -67,6 +70,108 @@ class EngineOptions:
     @property
     def on_cuda(self) -> bool:
         return torch.device(self.device).type == "cuda"
+
+
+@dataclass(frozen=True)
+class FusionPlan:
+    """The memory plan, and whether QKV projections are fused under it."""
+
+    memory: PlanChoice
+    fuse: bool
+    skipped_bytes: int = 0  # fusion's extra bytes, when they would have pushed the weights off the GPU
+
+
+@dataclass(frozen=True)
+class QkvFusion:
+    """Which modules got fused QKV projections (`refused`: diffusers would not, e.g. added KV projections)."""
+
+    fused: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+    skipped_bytes: int = 0  # not attempted: see FusionPlan.skipped_bytes
+
+
+@dataclass(frozen=True)
+class VaeDecoding:
+    """Whether the VAE decodes a batch one image at a time (slicing) and big images in tiles."""
+
+    slicing: bool = False
+    tiling: bool = False
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """What torch.compile was applied to: the denoiser (None: the pipeline has none) and how.
+
+    `skipped`: sequential offload streams the weights inside the call, which compiled graphs cannot follow.
+    """
+
+    module: str | None
+    scope: Literal["whole", "regional", "skipped"]
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What `prepare_pipeline` chose and applied to one pipeline, as values (`report` logs them)."""
+
+    pipeline: str  # the pipeline's class name
+    device: str
+    dtype: torch.dtype | None  # None: the checkpoint's own
+    memory: PlanChoice
+    qkv: QkvFusion = QkvFusion()
+    channels_last: tuple[str, ...] = ()
+    fp8: str | None = None  # the denoiser quantized to FP8 weights and activations
+    vae: VaeDecoding = VaeDecoding()
+    attention: frozenset[str] | None = None  # the kinds of attention processors found; None: not checked (CPU)
+    compiled: Compiled | None = None  # None: torch_compile off
+    warmed_up: bool = False
+
+    def summary(self) -> str:
+        """One line saying what was applied, in the order it was."""
+        applied: list[str] = []
+        if self.qkv.fused:
+            applied.append(f"fused QKV projections ({', '.join(self.qkv.fused)})")
+        if self.qkv.skipped_bytes:
+            gib = f"{self.qkv.skipped_bytes / GIB:.1f} GiB"
+            applied.append(f"QKV projections not fused (with their extra {gib} the weights would not stay on the GPU)")
+        if self.qkv.refused:
+            refused = ", ".join(self.qkv.refused)
+            applied.append(f"QKV projections of {refused} not fused (diffusers refuses added KV projections)")
+        if self.channels_last:
+            applied.append(f"channels-last ({', '.join(self.channels_last)})")
+        if self.fp8 is not None:
+            applied.append(f"FP8 weights and activations ({self.fp8}, torchao)")
+        applied.append(_placement(self.memory.plan, self.device))
+        applied += [name for name, on in (("VAE slicing", self.vae.slicing), ("VAE tiling", self.vae.tiling)) if on]
+        if self.attention is not None:
+            applied.append(_attention_summary(self.attention))
+        if self.compiled is not None:
+            applied.append(_compile_summary(self.compiled))
+        if self.warmed_up:
+            applied.append("warm-up render done")
+        dtype = self.dtype or "checkpoint's own"
+        return (
+            f"prepared {self.pipeline} on {self.device} (dtype {dtype}, "
+            f"memory plan {self.memory.plan}: {self.memory.reason}): {'; '.join(applied)}"
+        )
+
+    def warnings(self) -> list[str]:
+        """What an operator should act on: an opt-in that cannot work as well as asked."""
+        found: list[str] = []
+        if self.fp8 is not None and self.compiled is None:
+            found.append("fast_mode fp8 without torch_compile: the activations' FP8 casts run as separate kernels, "
+                         "which can be slower than bf16; set SFUMATO_TORCH_COMPILE=true")  # fmt: skip
+        if self.attention and self.attention != {SDPA}:  # None: not checked; empty: no attention at all
+            found.append(f"attention is not all PyTorch SDPA: {sorted(self.attention)}")
+        if self.compiled is not None and self.compiled.scope == "skipped":
+            found.append(_compile_summary(self.compiled))
+        return found
+
+
+def report(preparation: Preparation) -> None:
+    """Log a preparation: its summary at INFO, anything worth a look at WARNING."""
+    for warning in preparation.warnings():
+        log.warning("%s: %s", preparation.pipeline, warning)
+    log.info("%s", preparation.summary())
 
 
 def check_options(options: EngineOptions) -> None:
@@ -105,10 +210,8 @@ def require_fp8_support(device: str) -> None:
         raise EngineConfigError(f"fast_mode fp8 needs torchao, which is not installed: {FAST_EXTRA_HINT}")
 
 
-def prepare_pipeline(
-    pipe: DiffusionPipeline, options: EngineOptions, warm_up: WarmUp | None = None
-) -> DiffusionPipeline:
-    """Apply `options` to a freshly loaded pipeline (on the CPU); returns the pipeline to cache.
+def prepare_pipeline(pipe: DiffusionPipeline, options: EngineOptions, warm_up: WarmUp | None = None) -> Preparation:
+    """Apply `options` to a freshly loaded pipeline (on the CPU), in place; returns what was done.
 
     Order matters: projections are fused and memory formats set while the weights are still
     plain tensors, FP8 quantizes the fused weights, placement follows, and compilation comes
@@ -116,42 +219,40 @@ def prepare_pipeline(
     so the compile happens at load, not in the first request.
     """
     check_options(options)
-    plan, fuse = plan_with_fusion(pipe, options)
-    if options.fast_mode == "fp8" and plan.plan != "none":
+    plan = plan_with_fusion(pipe, options)
+    if options.fast_mode == "fp8" and plan.memory.plan != "none":
         raise EngineConfigError(
-            f"fast_mode fp8 needs the whole pipeline on the GPU, but memory_plan auto chose {plan.plan} "
-            f"({plan.reason}): set SFUMATO_MEMORY_PLAN=none to try anyway (FP8 halves the denoiser), "
+            f"fast_mode fp8 needs the whole pipeline on the GPU, but memory_plan auto chose {plan.memory.plan} "
+            f"({plan.memory.reason}): set SFUMATO_MEMORY_PLAN=none to try anyway (FP8 halves the denoiser), "
             "or SFUMATO_FAST_MODE=off"
         )
-    applied: list[str] = []
-    if fuse:
-        applied += fuse_qkv_projections(pipe)
-    if options.on_cuda:
-        applied += use_channels_last(pipe)
-    if options.fast_mode == "fp8":
-        applied.append(quantize_denoiser_fp8(pipe, options.device))
-        if not options.torch_compile:
-            log.warning("fast_mode fp8 without torch_compile: the activations' FP8 casts run as separate kernels, "
-                        "which can be slower than bf16; set SFUMATO_TORCH_COMPILE=true")  # fmt: skip
-    applied.append(place(pipe, plan.plan, options.device))
-    applied += set_vae_tiling(pipe, vae_tiling_wanted(options.vae_tiling, plan.plan))
-    if options.on_cuda:
-        applied.append(describe_attention(pipe))
+    qkv = fuse_qkv_projections(pipe) if plan.fuse else QkvFusion(skipped_bytes=plan.skipped_bytes)
+    channels_last = use_channels_last(pipe) if options.on_cuda else ()
+    fp8 = quantize_denoiser_fp8(pipe, options.device) if options.fast_mode == "fp8" else None
+    place(pipe, plan.memory.plan, options.device)
+    vae = set_vae_tiling(pipe, vae_tiling_wanted(options.vae_tiling, plan.memory.plan))
+    attention = attention_backends(pipe) if options.on_cuda else None
     pipe.set_progress_bar_config(disable=True)
-    if options.torch_compile:
-        applied.append(compile_denoiser(pipe, plan.plan))
-        if warm_up is not None:
-            warm_up(pipe)
-            applied.append("warm-up render done")
-    log.info(
-        "prepared %s on %s (dtype %s, memory plan %s: %s): %s",
-        type(pipe).__name__, options.device, options.dtype or "checkpoint's own", plan.plan, plan.reason,
-        "; ".join(applied),
-    )  # fmt: skip
-    return pipe
+    compiled = compile_denoiser(pipe, plan.memory.plan) if options.torch_compile else None
+    warmed_up = options.torch_compile and warm_up is not None
+    if options.torch_compile and warm_up is not None:
+        warm_up(pipe)
+    return Preparation(
+        pipeline=type(pipe).__name__,
+        device=options.device,
+        dtype=options.dtype,
+        memory=plan.memory,
+        qkv=qkv,
+        channels_last=channels_last,
+        fp8=fp8,
+        vae=vae,
+        attention=attention,
+        compiled=compiled,
+        warmed_up=warmed_up,
+    )
 
 
-def plan_with_fusion(pipe: DiffusionPipeline, options: EngineOptions) -> tuple[PlanChoice, bool]:
+def plan_with_fusion(pipe: DiffusionPipeline, options: EngineOptions) -> FusionPlan:
     """The memory plan, and whether to fuse QKV projections (CUDA only: it changes the last bits).
 
     diffusers keeps the separate projections beside the fused ones (so it can unfuse): about 4 GiB
@@ -159,13 +260,14 @@ def plan_with_fusion(pipe: DiffusionPipeline, options: EngineOptions) -> tuple[P
     it is applied when the plan with those bytes counted is still none, and skipped otherwise.
     """
     if not options.on_cuda:
-        return resolve_memory_plan(options.memory_plan, options.device, pipe), False
+        return FusionPlan(resolve_memory_plan(options.memory_plan, options.device, pipe), fuse=False)
     extra = qkv_fusion_bytes(pipe)
     fused = resolve_memory_plan(options.memory_plan, options.device, pipe, extra_bytes=extra)
     if fused.plan == "none":
-        return fused, extra > 0
-    log.info("QKV projections not fused: with their extra %.1f GiB the weights would not stay on the GPU", extra / GIB)
-    return resolve_memory_plan(options.memory_plan, options.device, pipe), False
+        return FusionPlan(fused, fuse=extra > 0)
+    unfused = resolve_memory_plan(options.memory_plan, options.device, pipe)
+    # Worth saying only when `auto` weighed the extra bytes; an explicit offload plan is the operator's choice.
+    return FusionPlan(unfused, fuse=False, skipped_bytes=extra if options.memory_plan == "auto" else 0)
 
 
 def qkv_fusion_bytes(pipe: DiffusionPipeline) -> int:
@@ -206,16 +308,14 @@ def denoiser(pipe: DiffusionPipeline) -> tuple[str, torch.nn.Module] | None:
     return None
 
 
-def place(pipe: DiffusionPipeline, plan: str, device: str) -> str:
+def place(pipe: DiffusionPipeline, plan: str, device: str) -> None:
     """Put the weights where `plan` says: all on `device`, or in host RAM visiting it per component/layer."""
     if plan == "model_offload":
         pipe.enable_model_cpu_offload(device=device)
-        return f"model CPU offload to {device}"
-    if plan == "sequential_offload":
+    elif plan == "sequential_offload":
         pipe.enable_sequential_cpu_offload(device=device)
-        return f"sequential CPU offload to {device}"
-    pipe.to(device)
-    return f"weights on {device}"
+    else:
+        pipe.to(device)
 
 
 def vae_tiling_wanted(setting: str, plan: str) -> bool:
@@ -225,30 +325,28 @@ def vae_tiling_wanted(setting: str, plan: str) -> bool:
     return setting == "on"
 
 
-def set_vae_tiling(pipe: DiffusionPipeline, wanted: bool) -> list[str]:
+def set_vae_tiling(pipe: DiffusionPipeline, wanted: bool) -> VaeDecoding:
     """VAE slicing (decode a batch one image at a time) and tiling (big images in overlapping tiles).
 
     Both bound the decode's peak memory; tiling may leave faint seams on images larger than a tile.
     """
     vae: Any = getattr(pipe, "vae", None)
     if not wanted or vae is None:
-        return []
-    done = []
-    if hasattr(vae, "use_slicing"):
+        return VaeDecoding()
+    slicing, tiling = hasattr(vae, "use_slicing"), hasattr(vae, "use_tiling")
+    if slicing:
         vae.enable_slicing()
-        done.append("VAE slicing")
-    if hasattr(vae, "use_tiling"):
+    if tiling:
         vae.enable_tiling()
-        done.append("VAE tiling")
-    return done
+    return VaeDecoding(slicing=slicing, tiling=tiling)
 
 
-def fuse_qkv_projections(pipe: DiffusionPipeline) -> list[str]:
+def fuse_qkv_projections(pipe: DiffusionPipeline) -> QkvFusion:
     """One matmul for query, key and value (key and value for cross-attention) in the denoiser and VAE.
 
     Same maths, fewer and larger kernels; the sums' order changes, so the last bits may differ.
     """
-    fused = []
+    fused, refused = [], []
     for name in (*DENOISERS, "vae"):
         module = getattr(pipe, name, None)
         fuse = getattr(module, "fuse_qkv_projections", None)
@@ -256,28 +354,32 @@ def fuse_qkv_projections(pipe: DiffusionPipeline) -> list[str]:
             continue
         try:
             fuse()
-        except ValueError as error:  # diffusers refuses modules with added KV projections (IP-Adapter)
-            log.info("QKV projections of %s not fused: %s", name, error)
+        except ValueError:  # diffusers refuses modules with added KV projections (IP-Adapter)
+            refused.append(name)
             continue
         fused.append(name)
-    return [f"fused QKV projections ({', '.join(fused)})"] if fused else []
+    return QkvFusion(fused=tuple(fused), refused=tuple(refused))
 
 
-def use_channels_last(pipe: DiffusionPipeline) -> list[str]:
+def use_channels_last(pipe: DiffusionPipeline) -> tuple[str, ...]:
     """NHWC memory layout for the convolution-heavy UNet and VAE: cuDNN's tensor-core convolutions
-    want it, and it saves their layout transposes. FLUX/SD3 transformers are matmuls, so not them."""
+    want it, and it saves their layout transposes. FLUX/SD3 transformers are matmuls, so not them.
+    Returns the modules converted."""
     done = []
     for name in ("unet", "vae"):
         module: Any = getattr(pipe, name, None)
         if isinstance(module, torch.nn.Module):
             module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stub lacks it
             done.append(name)
-    return [f"channels-last ({', '.join(done)})"] if done else []
+    return tuple(done)
 
 
-def describe_attention(pipe: DiffusionPipeline) -> str:
-    """Which attention kernels the pipeline runs: with torch 2, diffusers picks PyTorch's SDPA
-    (flash / memory-efficient attention) by itself, so nothing is set, only reported."""
+def attention_backends(pipe: DiffusionPipeline) -> frozenset[str]:
+    """Which attention kernels the pipeline runs (`SDPA`, else the processor's class and backend).
+
+    With torch 2, diffusers picks PyTorch's SDPA (flash / memory-efficient attention) by itself,
+    so nothing is set, only reported. Empty when the pipeline has no attention processors.
+    """
     default_backend = _default_attention_backend()
     kinds: set[str] = set()
     for name in (*DENOISERS, "vae"):
@@ -285,12 +387,7 @@ def describe_attention(pipe: DiffusionPipeline) -> str:
         processors = getattr(module, "attn_processors", None) if isinstance(module, torch.nn.Module) else None
         for processor in (processors or {}).values():
             kinds.add(_attention_kind(processor, default_backend))
-    if not kinds:
-        return "no attention processors found"
-    if kinds == {"sdpa"}:
-        return "attention: PyTorch SDPA (diffusers' default)"
-    log.warning("attention is not all PyTorch SDPA: %s", sorted(kinds))
-    return f"attention: {', '.join(sorted(kinds))}"
+    return frozenset(kinds)
 
 
 def _default_attention_backend() -> str:
@@ -303,18 +400,18 @@ def _default_attention_backend() -> str:
 
 
 def _attention_kind(processor: object, default_backend: str) -> str:
-    """`sdpa` for diffusers' SDPA processors (`*2_0`, or dispatch-based on the native backend)."""
+    """`SDPA` for diffusers' SDPA processors (`*2_0`, or dispatch-based on the native backend)."""
     cls = type(processor).__name__
     if cls.endswith("2_0"):
-        return "sdpa"
+        return SDPA
     if hasattr(processor, "_attention_backend"):
         backend = processor._attention_backend
         backend = getattr(backend, "value", backend) or default_backend
-        return "sdpa" if backend == "native" else f"{cls} ({backend})"
+        return SDPA if backend == "native" else f"{cls} ({backend})"
     return cls
 
 
-def compile_denoiser(pipe: DiffusionPipeline, plan: str) -> str:
+def compile_denoiser(pipe: DiffusionPipeline, plan: str) -> Compiled:
     """torch.compile the denoiser, where the steps' time goes (text encoders and VAE run once).
 
     Default mode: no CUDA graphs (they pin memory per shape and break under offload hooks) and
@@ -327,25 +424,20 @@ def compile_denoiser(pipe: DiffusionPipeline, plan: str) -> str:
     """
     found = denoiser(pipe)
     if found is None:
-        log.warning("torch_compile: %s has no unet or transformer; nothing compiled", type(pipe).__name__)
-        return "torch.compile: no denoiser found"
+        return Compiled(None, "skipped")
     name, module = found
     if plan == "sequential_offload":
-        log.warning("torch_compile skipped for %s: sequential offload streams its weights inside the call", name)
-        return "torch.compile skipped (sequential offload)"
-    if name == "unet" and plan == "none":
-        module.compile()
-        return "torch.compile (whole unet)"
+        return Compiled(name, "skipped")
     model: Any = module
-    if not getattr(model, "_repeated_blocks", None):
+    if (name == "unet" and plan == "none") or not getattr(model, "_repeated_blocks", None):
         module.compile()
-        return f"torch.compile (whole {name})"
+        return Compiled(name, "whole")
     model.compile_repeated_blocks(fullgraph=True)
-    return f"torch.compile (regional: {name}'s repeated blocks)"
+    return Compiled(name, "regional")
 
 
 def quantize_denoiser_fp8(pipe: DiffusionPipeline, device: str) -> str:
-    """FP8 weights and activations (torchao, per-row scales) for the denoiser's linear layers.
+    """FP8 weights and activations (torchao, per-row scales) for the denoiser's linear layers; returns its name.
 
     Halves the denoiser's weight memory and runs its matmuls on FP8 tensor cores (fastest with
     torch_compile, which fuses the activation quantization); pictures differ slightly from bf16.
@@ -358,4 +450,30 @@ def quantize_denoiser_fp8(pipe: DiffusionPipeline, device: str) -> str:
         raise EngineConfigError(f"fast_mode fp8: {type(pipe).__name__} has no unet or transformer to quantize")
     name, module = found
     quantize_(module, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()), device=device)
-    return f"FP8 weights and activations ({name}, torchao)"
+    return name
+
+
+def _placement(plan: str, device: str) -> str:
+    if plan == "model_offload":
+        return f"model CPU offload to {device}"
+    if plan == "sequential_offload":
+        return f"sequential CPU offload to {device}"
+    return f"weights on {device}"
+
+
+def _attention_summary(kinds: frozenset[str]) -> str:
+    if not kinds:
+        return "no attention processors found"
+    if kinds == {SDPA}:
+        return "attention: PyTorch SDPA (diffusers' default)"
+    return f"attention: {', '.join(sorted(kinds))}"
+
+
+def _compile_summary(compiled: Compiled) -> str:
+    if compiled.module is None:
+        return "torch.compile: no unet or transformer found, nothing compiled"
+    if compiled.scope == "skipped":
+        return f"torch.compile skipped for {compiled.module}: sequential offload streams its weights inside the call"
+    if compiled.scope == "regional":
+        return f"torch.compile (regional: {compiled.module}'s repeated blocks)"
+    return f"torch.compile (whole {compiled.module})"

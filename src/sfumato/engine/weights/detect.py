@@ -13,51 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from sfumato.catalog import DIFFUSERS_MARKER
+from sfumato.engine.families import FAMILIES, Family, FamilyDefaults
 
 
 class DetectionError(ValueError):
     """The path is not a model Sfumato can recognise; the message says why and what to do."""
 
-
-@dataclass(frozen=True)
-class FamilyDefaults:
-    """What a catalog row needs that follows from the family alone."""
-
-    sd_version: str
-    native_width: int
-    native_height: int
-    default_steps: int
-    default_guidance: float
-
-
-# Kept in step with the shipped catalog's rows of each family.
-FAMILY_DEFAULTS: dict[str, FamilyDefaults] = {
-    "sd15": FamilyDefaults("v1_5", 512, 512, 30, 7.0),
-    "sd2": FamilyDefaults("v2", 768, 768, 30, 7.0),
-    "sdxl": FamilyDefaults("SDXL_1_0", 1024, 1024, 30, 7.0),
-    # Never detected (a Lightning base folder is plain SDXL), listed for rows written by hand.
-    "sdxl-lightning": FamilyDefaults("SDXL_LIGHTNING", 1024, 1024, 8, 1.0),
-    "sd3": FamilyDefaults("v3", 1024, 1024, 30, 7.0),
-    "flux": FamilyDefaults("FLUX_DEV", 1024, 1024, 30, 3.5),
-    "flux-kontext": FamilyDefaults("FLUX_DEV", 1024, 1024, 28, 2.5),
-}
-
-# `_class_name` in model_index.json -> family (StableDiffusionPipeline needs a closer look).
-_PIPELINE_FAMILIES = {
-    "StableDiffusionXLPipeline": "sdxl",
-    "StableDiffusion3Pipeline": "sd3",
-    "FluxPipeline": "flux",
-    "FluxKontextPipeline": "flux-kontext",
-}
-
-# Telltale tensor-name fragments of original (non-diffusers) checkpoints, checked in this order.
-_KEY_FAMILIES = (
-    ("conditioner.embedders.1", "sdxl"),
-    ("double_blocks.", "flux"),
-    ("joint_blocks.", "sd3"),
-    ("cond_stage_model.model.", "sd2"),  # OpenCLIP ViT-H text encoder
-    ("cond_stage_model.transformer.", "sd15"),  # OpenAI CLIP ViT-L text encoder
-)
 
 SINGLE_FILE_SUFFIXES = (".safetensors",)
 
@@ -88,33 +49,30 @@ def _optional_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _stable_diffusion_family(folder: Path) -> str:
-    """SD 2.x uses an OpenCLIP-H text encoder (1024 wide) and usually v-prediction; SD 1.x neither."""
-    text_config = _optional_json(folder / "text_encoder" / "config.json")
-    scheduler_config = _optional_json(folder / "scheduler" / "scheduler_config.json")
-    if text_config.get("hidden_size") == 1024 or scheduler_config.get("prediction_type") == "v_prediction":
-        return "sd2"
-    return "sd15"
+def _hinted(folder: Path, family: Family) -> bool:
+    """Whether any of `family`'s component-config hints holds in `folder`."""
+    return any(_optional_json(folder / file).get(key) == value for (file, key), value in family.index_hints.items())
 
 
 def family_of_folder(folder: Path) -> str:
-    """The family of a diffusers pipeline folder, from its `model_index.json`."""
+    """The family of a diffusers pipeline folder, from its `model_index.json` (and, where families
+    share a pipeline class, their component-config hints)."""
     index = _read_json(folder / DIFFUSERS_MARKER)
     class_name = str(index.get("_class_name", ""))
-    if class_name == "StableDiffusionPipeline":
-        return _stable_diffusion_family(folder)
-    family = _PIPELINE_FAMILIES.get(class_name)
-    if family is None:
-        known = ", ".join(["StableDiffusionPipeline", *_PIPELINE_FAMILIES])
+    candidates = [family for family in FAMILIES.values() if family.index_class == class_name]
+    if not candidates:
+        known = ", ".join(dict.fromkeys(f.index_class for f in FAMILIES.values() if f.index_class))
         raise DetectionError(f"{folder}: pipeline class {class_name!r} is not supported (known: {known})")
-    return family
+    hinted = [family for family in candidates if family.index_hints and _hinted(folder, family)]
+    unhinted = [family for family in candidates if not family.index_hints]
+    return (hinted or unhinted or candidates)[0].name
 
 
 def family_of_keys(keys: list[str]) -> str | None:
-    """The family whose telltale key fragment appears first in the table, or None."""
-    for fragment, family in _KEY_FAMILIES:
-        if any(fragment in key for key in keys):
-            return family
+    """The first family (in `FAMILIES` order) whose telltale key fragment appears, or None."""
+    for family in FAMILIES.values():
+        if family.key_fragment is not None and any(family.key_fragment in key for key in keys):
+            return family.name
     return None
 
 
@@ -157,7 +115,7 @@ def detect(path: Path) -> Detected:
         if not (path / DIFFUSERS_MARKER).is_file():
             raise DetectionError(f"{path} is a folder without {DIFFUSERS_MARKER}: not a diffusers pipeline folder")
         family = family_of_folder(path)
-        base = FAMILY_DEFAULTS[family]
+        base = FAMILIES[family].defaults
         width, height = _folder_native_size(path, base)
         defaults = FamilyDefaults(base.sd_version, width, height, base.default_steps, base.default_guidance)
         return Detected(family, defaults, single_file=False)
@@ -165,5 +123,5 @@ def detect(path: Path) -> Detected:
         if path.suffix.lower() not in SINGLE_FILE_SUFFIXES:
             raise DetectionError(f"{path}: only .safetensors single-file checkpoints are supported (not pickles)")
         family = family_of_file(path)
-        return Detected(family, FAMILY_DEFAULTS[family], single_file=True)
+        return Detected(family, FAMILIES[family].defaults, single_file=True)
     raise DetectionError(f"{path} does not exist")

@@ -4,13 +4,12 @@ every job that needs a model one shared download of it.
 At POST, `HubAccess.refusal` says why a download cannot start (disabled in settings, the hub
 library in offline mode, or the hub not answering a quick probe); the request is then refused
 with a 400 that names the model and `sfumato models pull`. Otherwise the generation is accepted
-(PENDING). The worker that claims it calls `WeightsFetcher.start`: the first job starts the
-download in a background thread, and while it runs every job of that model is parked (back in
-the queue, not claimable for a few seconds, the run not counted as an attempt), so the worker
-thread goes on with other models' jobs. A job claimed after the download ended takes in its
-outcome (`settled`): it renders, or that attempt fails with the download's reason.
-`ensure` is the blocking form, for callers without a queue to park in.
-The download belongs to the model, not to a job: it goes on when a waiting job goes away.
+(PENDING). The worker that claims it asks `Engine.weights_ready`, which calls `WeightsFetcher.start`:
+the first job starts the download in a background thread, and while it runs every job of that
+model is parked (back in the queue, not claimable for a few seconds, the run not counted as an
+attempt), so the worker thread goes on with other models' jobs. A job claimed after the download
+ended takes in its outcome (`settled`): it renders, or that attempt fails with the download's
+reason. The download belongs to the model, not to a job: it goes on when a waiting job goes away.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,14 +27,13 @@ import httpx
 from tqdm import tqdm
 
 from sfumato.catalog import CatalogEntry
-from sfumato.config import Settings
+from sfumato.config import ModelSettings
 from sfumato.engine.weights.hub import hub_endpoint, pull_model
 
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 2.5
 PROBE_CACHE_S = 60.0
-HEARTBEAT_S = 1.0
 PROGRESS_LOG_INTERVAL_S = 10.0
 
 
@@ -56,7 +53,7 @@ class HubAccess:
     _probed: tuple[float, bool] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> HubAccess:
+    def from_settings(cls, settings: ModelSettings) -> HubAccess:
         return cls(allow_downloads=settings.allow_downloads, endpoint=hub_endpoint(settings.hub_endpoint))
 
     def refusal(self) -> str | None:
@@ -88,10 +85,10 @@ class HubAccess:
 
 def unavailable_message(entry: CatalogEntry, access: HubAccess | None) -> str | None:
     """The 400 for a request whose model is not installed, or None when it can be downloaded."""
-    named = f"model '{entry.name}' ({entry.id or entry.sd_version})"
-    if entry.repo is None:
+    named = f"model '{entry.name}' ({entry.id or entry.face.sd_version})"
+    if entry.weights.repo is None:
         return (
-            f"{named} is served by {entry.source}, which is not on this server. An operator can fix the "
+            f"{named} is served by {entry.weights.source}, which is not on this server. An operator can fix the "
             "catalog row or add a local model with `sfumato models add`; or use the built-in Sfumato Tiny "
             "model (see GET /platformModels)."
         )
@@ -99,9 +96,9 @@ def unavailable_message(entry: CatalogEntry, access: HubAccess | None) -> str | 
     if reason is None:
         return None
     return (
-        f"{named} is served by {entry.source}, whose weights are not installed on this server, and they "
+        f"{named} is served by {entry.weights.source}, whose weights are not installed on this server, and they "
         f"cannot be downloaded now: {reason}. An operator can install them with "
-        f"`sfumato models pull {entry.id or entry.sd_version}` (needs internet), or use the built-in "
+        f"`sfumato models pull {entry.id or entry.face.sd_version}` (needs internet), or use the built-in "
         "Sfumato Tiny model (see GET /platformModels)."
     )
 
@@ -112,24 +109,9 @@ class WeightsFetcher:
 
     models_dir: Path
     access: HubAccess
-    heartbeat_s: float = HEARTBEAT_S
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Running downloads, and ended ones until a job has taken in their outcome (`settled`).
     _downloads: dict[tuple[Path, Path | None], Future[None]] = field(default_factory=dict, repr=False)
-
-    def ensure(self, entry: CatalogEntry, heartbeat: Callable[[], None] | None = None) -> None:
-        """Return once `entry` is installed, downloading it if needed; DownloadFailed if that fails.
-
-        `heartbeat` runs about every `heartbeat_s` while waiting; what it raises ends the wait
-        (not the download).
-        """
-        if entry.is_installed(self.models_dir):
-            return
-        download = self.start(entry)
-        while not wait([download], timeout=self.heartbeat_s).done:
-            if heartbeat is not None:
-                heartbeat()
-        self.settled(entry, download)
 
     def start(self, entry: CatalogEntry) -> Future[None]:
         """The download of `entry`: the one running, or one that ended and nobody has looked at
@@ -139,7 +121,7 @@ class WeightsFetcher:
             known = self._downloads.get(key)
             if known is not None:
                 if not known.done():
-                    log.info("waiting for the download of %s already running", entry.source)
+                    log.info("waiting for the download of %s already running", entry.weights.source)
                 return known
             download: Future[None] = Future()
             self._downloads[key] = download
@@ -158,11 +140,11 @@ class WeightsFetcher:
         download.result()
 
     def _key(self, entry: CatalogEntry) -> tuple[Path, Path | None]:
-        return entry.weights_dir(self.models_dir), entry.unet_path(self.models_dir)
+        return entry.weights.weights_dir(self.models_dir), entry.weights.unet_path(self.models_dir)
 
     def _download(self, entry: CatalogEntry, download: Future[None]) -> None:
         started = time.monotonic()
-        log.info("downloading %s from %s for %s", entry.source, self.access.endpoint, entry.name)
+        log.info("downloading %s from %s for %s", entry.weights.source, self.access.endpoint, entry.name)
         try:
             pull_model(
                 entry,
@@ -170,15 +152,15 @@ class WeightsFetcher:
                 endpoint=self.access.endpoint,
                 allow_downloads=self.access.allow_downloads,
                 only_missing=True,
-                tqdm_class=_logged_progress(entry.source),
+                tqdm_class=_logged_progress(entry.weights.source),
             )
         except Exception as error:
-            log.exception("downloading %s failed", entry.source)
+            log.exception("downloading %s failed", entry.weights.source)
             cause = " ".join(str(error).split())  # huggingface_hub's messages span lines; a failureReason is one
-            where = f"downloading {entry.source} from {self.access.endpoint}"
+            where = f"downloading {entry.weights.source} from {self.access.endpoint}"
             download.set_exception(DownloadFailed(f"{where}: {type(error).__name__}: {cause}"))
             return
-        log.info("downloaded %s in %.1f s", entry.source, time.monotonic() - started)
+        log.info("downloaded %s in %.1f s", entry.weights.source, time.monotonic() - started)
         download.set_result(None)
 
 

@@ -55,7 +55,7 @@ def pull_model(
     only_missing: bool = False,
     tqdm_class: Any = None,
 ) -> Path:
-    """Fetch `entry.repo` (and its replacement UNet file, if any) and return the weights folder.
+    """Fetch `entry.weights.repo` (and its replacement UNet file, if any) and return the weights folder.
 
     `endpoint` overrides the hub URL (default: `HF_ENDPOINT`, else huggingface.co).
     `allow_downloads=False` raises DownloadsDisabled without any network traffic: a server
@@ -64,12 +64,13 @@ def pull_model(
     without it the whole model is checked against the hub again (an operator's re-pull).
     Safe to re-run: finished files are kept, so an interrupted pull picks up where it stopped.
     """
-    if entry.repo is None:
-        raise NothingToPull(f"{entry.name} is served from {entry.source}: nothing to download")
+    weights = entry.weights
+    if weights.repo is None:
+        raise NothingToPull(f"{entry.name} is served from {weights.source}: nothing to download")
     if not allow_downloads:
-        raise DownloadsDisabled(f"downloads are disabled; cannot fetch {entry.source} for {entry.name}")
-    target = entry.weights_dir(models_dir)
-    unet = entry.unet_path(models_dir)
+        raise DownloadsDisabled(f"downloads are disabled; cannot fetch {weights.source} for {entry.name}")
+    target = weights.weights_dir(models_dir)
+    unet = weights.unet_path(models_dir)
     folders = sorted({target, *([unet.parent] if unet else [])})
     with contextlib.ExitStack() as held:
         for folder in folders:  # sorted: two pulls sharing folders take their locks in one order
@@ -78,10 +79,10 @@ def pull_model(
             _drop_orphaned_partials(folder)
         # The UNet file first: until it is there the row is not installed, and a failure here
         # leaves the base (which other rows may share) as it was.
-        if unet is not None and entry.unet_repo and entry.unet_file and not (only_missing and unet.is_file()):
-            _pull_file(entry.unet_repo, entry.unet_file, unet.parent, endpoint, tqdm_class)
+        if unet is not None and weights.unet_repo and weights.unet_file and not (only_missing and unet.is_file()):
+            _pull_file(weights.unet_repo, weights.unet_file, unet.parent, endpoint, tqdm_class)
         if not (only_missing and (target / DIFFUSERS_MARKER).is_file()):
-            _pull_folder(entry.repo, target, revision or entry.revision, entry.variant, endpoint, tqdm_class)
+            _pull_folder(weights.repo, target, revision or weights.revision, weights.variant, endpoint, tqdm_class)
     return target
 
 

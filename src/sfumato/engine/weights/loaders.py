@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sfumato.catalog import DIFFUSERS_MARKER, CatalogEntry
+from sfumato.engine.families import family_of
 
 if TYPE_CHECKING:  # torch and diffusers load when a model does, not when a catalog row is read
     import torch
@@ -62,19 +63,19 @@ class ModelSource:
 
     @classmethod
     def from_entry(cls, entry: CatalogEntry, models_dir: Path) -> ModelSource:
-        """Where a catalog row's weights are under `models_dir` (see CatalogEntry.weights_dir)."""
-        weights = entry.weights_dir(models_dir).resolve()
-        config = entry.config_dir(models_dir)
-        unet = entry.unet_path(models_dir)
+        """Where a catalog row's weights are under `models_dir` (see WeightsSpec.weights_dir)."""
+        weights = entry.weights.weights_dir(models_dir).resolve()
+        config = entry.weights.config_dir(models_dir)
+        unet = entry.weights.unet_path(models_dir)
         return cls(
             entry.family,
-            folder=None if entry.single_file else weights,
-            file=weights if entry.single_file else None,
+            folder=None if entry.weights.single_file else weights,
+            file=weights if entry.weights.single_file else None,
             config=config.resolve() if config else None,
             unet_file=unet.resolve() if unet else None,
-            weights_variant=entry.variant,
-            native_size=(entry.native_width, entry.native_height),
-            default_guidance=entry.default_guidance,
+            weights_variant=entry.weights.variant,
+            native_size=(entry.face.native_width, entry.face.native_height),
+            default_guidance=entry.quality.default_guidance,
         )
 
     @property
@@ -89,7 +90,7 @@ class ModelSource:
 def load_pipeline(source: ModelSource, dtype: torch.dtype | None = None) -> DiffusionPipeline:
     """Load `source` on the CPU in `dtype` (None: float32, diffusers' default)."""
     if source.file is not None:
-        return load_single_file(source.file, source.config, _pipeline_class_name(source.family), dtype)
+        return load_single_file(source.file, source.config, family_of(source.family).pipeline_class(), dtype)
     assert source.folder is not None
     if source.unet_file is not None:
         return load_folder_with_unet(source.folder, source.unet_file, dtype, source.weights_variant)
@@ -108,10 +109,9 @@ def load_folder(
     )
 
 
-def load_single_file(file: Path, config: Path | None, pipeline_class: str, dtype: torch.dtype | None = None) -> Any:
-    """An original-format checkpoint, converted by diffusers with `config`'s configs and tokenizers."""
-    import diffusers
-
+def load_single_file(file: Path, config: Path | None, pipeline_class: Any, dtype: torch.dtype | None = None) -> Any:
+    """An original-format checkpoint, converted by `pipeline_class` (the family's text-to-image
+    pipeline) with `config`'s configs and tokenizers."""
     if config is None:
         raise ModelSourceError(
             f"single-file checkpoint {file} has no config folder: name a local diffusers folder of the same "
@@ -122,8 +122,7 @@ def load_single_file(file: Path, config: Path | None, pipeline_class: str, dtype
         raise ModelSourceError(f"config folder {config} of {file} is not a diffusers folder (no {DIFFUSERS_MARKER})")
     if not file.is_file():
         raise ModelSourceError(f"single-file checkpoint {file} does not exist")
-    cls = getattr(diffusers, pipeline_class)
-    return cls.from_single_file(str(file), config=str(config), local_files_only=True, **_dtype_kwargs(dtype))
+    return pipeline_class.from_single_file(str(file), config=str(config), local_files_only=True, **_dtype_kwargs(dtype))
 
 
 def load_folder_with_unet(
@@ -148,12 +147,6 @@ def load_folder_with_unet(
     return load_folder(folder, dtype, weights_variant, unet=unet)
 
 
-def _pipeline_class_name(family: str) -> str:
-    from sfumato.engine.families import adapter_for
-
-    return adapter_for(family).PIPELINE
-
-
 def _dtype_kwargs(dtype: torch.dtype | None) -> dict[str, Any]:
     """Spell a dtype argument the way the installed diffusers wants it (nothing for the default).
 
@@ -165,24 +158,3 @@ def _dtype_kwargs(dtype: torch.dtype | None) -> dict[str, Any]:
     from packaging.version import Version
 
     return {"dtype" if Version(diffusers.__version__).release >= (0, 42) else "torch_dtype": dtype}
-
-
-def variant_of(base: DiffusionPipeline, kind: str) -> DiffusionPipeline:
-    """`base`'s img2img or inpaint sibling, from diffusers' AutoPipelineFor*.from_pipe: the same
-    module objects, so no second copy of any weight.
-
-    The Auto classes' from_pipe only re-wraps the modules. (A concrete class's `from_pipe`, e.g.
-    `StableDiffusionImg2ImgPipeline.from_pipe`, also casts every module to one dtype, float32
-    unless told, which on shared modules would re-cast the base as well.)
-    """
-    from diffusers.pipelines.auto_pipeline import AutoPipelineForImage2Image, AutoPipelineForInpainting
-
-    auto: Any = {"img2img": AutoPipelineForImage2Image, "inpaint": AutoPipelineForInpainting}.get(kind)
-    if auto is None:
-        raise ValueError(f"unknown pipeline variant {kind!r}: expected img2img or inpaint")
-    try:
-        variant: DiffusionPipeline = auto.from_pipe(base)
-    except ValueError as error:  # AutoPipeline knows no such task for this pipeline class
-        raise ModelSourceError(f"diffusers has no {kind} pipeline for {type(base).__name__}: {error}") from None
-    variant.set_progress_bar_config(**getattr(base, "_progress_bar_config", {}))
-    return variant

@@ -1,4 +1,5 @@
-"""Family detection from diffusers folders and single-file checkpoint headers."""
+"""Family detection from diffusers folders and single-file checkpoint headers, by the telltales
+each family declares (`Family.index_class`, `index_hints`, `key_fragment`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from sfumato.engine.weights.detect import FAMILY_DEFAULTS, DetectionError, detect
+from sfumato.engine.families import FAMILIES, Family
+from sfumato.engine.weights.detect import DetectionError, detect
 
 
 def _folder(root: Path, class_name: str, *, text_hidden: int | None = None, prediction: str | None = None) -> Path:
@@ -24,22 +26,32 @@ def _folder(root: Path, class_name: str, *, text_hidden: int | None = None, pred
     return root
 
 
+DETECTED_BY_CLASS = [family for family in FAMILIES.values() if family.index_class and not family.index_hints]
+
+
+@pytest.mark.parametrize("family", DETECTED_BY_CLASS, ids=lambda family: family.name)
+def test_a_folder_is_the_family_of_its_pipeline_class(tmp_path: Path, family: Family) -> None:
+    assert family.index_class is not None
+    detected = detect(_folder(tmp_path / "m", family.index_class))
+    assert (detected.family, detected.single_file, detected.defaults) == (family.name, False, family.defaults)
+
+
 @pytest.mark.parametrize(
-    ("class_name", "extra", "family"),
+    ("extra", "family"),
     [
-        ("StableDiffusionPipeline", {"text_hidden": 768, "prediction": "epsilon"}, "sd15"),
-        ("StableDiffusionPipeline", {"text_hidden": 1024, "prediction": "v_prediction"}, "sd2"),
-        ("StableDiffusionPipeline", {"prediction": "v_prediction"}, "sd2"),
-        ("StableDiffusionXLPipeline", {}, "sdxl"),
-        ("StableDiffusion3Pipeline", {}, "sd3"),
-        ("FluxPipeline", {}, "flux"),
-        ("FluxKontextPipeline", {}, "flux-kontext"),
+        ({"text_hidden": 768, "prediction": "epsilon"}, "sd15"),
+        ({}, "sd15"),
+        ({"text_hidden": 1024, "prediction": "v_prediction"}, "sd2"),
+        ({"prediction": "v_prediction"}, "sd2"),
+        ({"text_hidden": 1024}, "sd2"),
     ],
 )
-def test_folder_family(tmp_path: Path, class_name: str, extra: dict[str, object], family: str) -> None:
-    detected = detect(_folder(tmp_path / "m", class_name, **extra))  # type: ignore[arg-type]
-    assert (detected.family, detected.single_file) == (family, False)
-    assert detected.defaults == FAMILY_DEFAULTS[family]
+def test_sd1_and_sd2_folders_are_told_apart_by_text_encoder_and_prediction(
+    tmp_path: Path, extra: dict[str, object], family: str
+) -> None:
+    """Both are `StableDiffusionPipeline`s: SD 2.x has OpenCLIP-H (1024 wide) and usually v-prediction."""
+    detected = detect(_folder(tmp_path / "m", "StableDiffusionPipeline", **extra))  # type: ignore[arg-type]
+    assert (detected.family, detected.defaults) == (family, FAMILIES[family].defaults)
 
 
 def test_folder_native_size_from_unet_and_vae(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Every kind of model source through the renderer: a single-file checkpoint (made here from a tiny
 model in the original LDM layout) with a config folder, a base folder with a replacement UNet file,
-img2img/inpaint variants built with `from_pipe`, and the warm-up render handed to prepare_pipeline."""
+and the warm-up render (the renderer handing it to prepare_pipeline: tests/unit/engine/runtime/test_optimize.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from safetensors.torch import save_file
 
 from sfumato.catalog import CatalogEntry
-from sfumato.engine import renderer as renderer_module
-from sfumato.engine.families import adapter_for
+from sfumato.engine.families import family_of
 from sfumato.engine.renderer import Renderer, warm_up
 from sfumato.engine.request import RenderRequest
-from sfumato.engine.runtime.optimize import EngineOptions
+from sfumato.engine.runtime.cache import PipelineCache
 from sfumato.engine.weights.detect import detect
 from sfumato.engine.weights.loaders import ModelSource, ModelSourceError
 from sfumato.engine.weights.tiny import build_tiny_pipeline, ensure_tiny_model
@@ -70,13 +68,14 @@ def test_a_single_file_checkpoint_loads_back_to_the_same_weights(tmp_path: Path,
     assert detect(checkpoint).family == family  # the original-format names Sfumato detects families by
     config = configs_only(pipe, tmp_path / "config")
 
-    renderer = Renderer()
+    cache: PipelineCache[Any] = PipelineCache()
+    renderer = Renderer(cache=cache)
     source = ModelSource.from_file(checkpoint, family, config)
     loaded = renderer.load(source)
     for name in MODULES:
         if getattr(pipe, name, None) is not None:
             assert same_weights(getattr(loaded, name), getattr(pipe, name)), name
-    assert renderer.loaded() == [source.key]
+    assert renderer.load(source) is loaded and cache.stats().entries == 1
 
     # And it draws exactly what the diffusers folder of the same weights draws.
     pipe.save_pretrained(tmp_path / "folder")
@@ -87,7 +86,8 @@ def test_a_single_file_checkpoint_loads_back_to_the_same_weights(tmp_path: Path,
 
 def test_a_single_file_needs_a_local_config_folder(tmp_path: Path, tiny_folder: Path) -> None:
     checkpoint = write_ldm_checkpoint(build_tiny_pipeline(), tmp_path / "model.safetensors")
-    renderer = Renderer()
+    cache: PipelineCache[Any] = PipelineCache()
+    renderer = Renderer(cache=cache)
     with pytest.raises(ModelSourceError, match="no config folder"):
         renderer.render(ModelSource.from_file(checkpoint, "sd15", None), REQUEST)
     # A path that is not a local diffusers folder is refused here: diffusers would take it for a hub repo id.
@@ -95,7 +95,7 @@ def test_a_single_file_needs_a_local_config_folder(tmp_path: Path, tiny_folder: 
         renderer.render(ModelSource.from_file(checkpoint, "sd15", tmp_path / "runwayml/stable-diffusion-v1-5"), REQUEST)
     with pytest.raises(ModelSourceError, match="does not exist"):
         renderer.render(ModelSource.from_file(tmp_path / "missing.safetensors", "sd15", tiny_folder), REQUEST)
-    assert renderer.loaded() == []
+    assert (cache.stats().entries, cache.stats().load_failures) == (0, 3)
 
 
 # --- base folder + replacement UNet --------------------------------------------------------------
@@ -112,10 +112,10 @@ def test_a_unet_file_that_does_not_fit_the_base_is_refused(tmp_path: Path) -> No
 
 
 def _entry(**source: str) -> CatalogEntry:
-    return CatalogEntry(
-        id="0f0a0000-0000-4000-8000-000000000001", name="x", family="sdxl", sd_version="SDXL_1_0",
-        native_width=1024, native_height=768, default_steps=30, default_guidance=6.0, **source,
-    )  # fmt: skip
+    return CatalogEntry.from_row({
+        "id": "0f0a0000-0000-4000-8000-000000000001", "name": "x", "family": "sdxl", "sd_version": "SDXL_1_0",
+        "native_width": 1024, "native_height": 768, "default_steps": 30, "default_guidance": 6.0, **source,
+    })  # fmt: skip
 
 
 def test_catalog_rows_become_sources_whose_keys_tell_them_apart(tmp_path: Path) -> None:
@@ -147,79 +147,6 @@ def test_a_weights_variant_loads_its_own_files(tmp_path: Path) -> None:
     assert not torch.all(Renderer().load(ModelSource.from_folder(folder)).unet.conv_out.weight == 0.5)
 
 
-# --- variants ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("family", "kind", "expected"),
-    [
-        ("sd15", "img2img", "StableDiffusionImg2ImgPipeline"),
-        ("sd15", "inpaint", "StableDiffusionInpaintPipeline"),
-        ("sdxl", "img2img", "StableDiffusionXLImg2ImgPipeline"),
-        ("sd3", "inpaint", "StableDiffusion3InpaintPipeline"),
-        ("flux", "img2img", "FluxImg2ImgPipeline"),
-    ],
-)
-def test_a_variant_shares_every_module_and_is_counted_once(
-    tmp_path_factory: pytest.TempPathFactory, family: str, kind: str, expected: str
-) -> None:
-    folder = ensure_tiny_family_model(family, tmp_path_factory.mktemp(family) / family)
-    renderer = Renderer()
-    source = ModelSource.from_folder(folder, family)
-    base = renderer.load(source)
-    before = renderer.cache_stats()
-    variant = renderer.variant(source, kind)  # type: ignore[arg-type]
-    assert type(variant).__name__ == expected
-    for name, module in base.components.items():
-        if isinstance(module, torch.nn.Module) or name.startswith("tokenizer"):
-            assert getattr(variant, name) is module, name
-    assert renderer.variant(source, kind) is variant  # type: ignore[arg-type]  # built once
-    after = renderer.cache_stats()
-    assert (after.entries, after.host_bytes, after.loads) == (before.entries, before.host_bytes, before.loads)
-    assert renderer.loaded() == [source.key]
-
-
-def test_a_variant_renders_img2img_and_follows_its_base_out_of_the_cache(tiny_folder: Path) -> None:
-    renderer = Renderer()
-    source = ModelSource.from_folder(tiny_folder)
-    img2img: Any = renderer.variant(source, "img2img")
-    rng = np.random.default_rng(0)
-    red = Image.new("RGB", (32, 32), (200, 30, 30))
-    noise = Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
-
-    def draw(init: Image.Image) -> np.ndarray:
-        out = img2img(prompt="a red barn", image=init, strength=0.6, num_inference_steps=4,  # 2 of them run
-                      generator=torch.Generator().manual_seed(3))  # fmt: skip
-        return np.asarray(out.images[0])
-
-    picture = draw(red)
-    assert picture.shape == (32, 32, 3)
-    assert np.array_equal(picture, draw(red))  # seeded
-    assert not np.array_equal(picture, draw(noise))  # the init image is used
-    # The plain pipeline still renders as before (from_pipe re-cast nothing).
-    assert renderer.render(source, REQUEST)[0].size == (REQUEST.width, REQUEST.height)
-
-    renderer.unload(source)
-    again = renderer.variant(source, "img2img")
-    assert again is not img2img and again.unet is renderer.load(source).unet
-
-
-def test_a_variant_leaves_a_half_precision_base_in_its_dtype(tiny_folder: Path) -> None:
-    """A concrete class's from_pipe would cast the shared modules to float32; the Auto one must not."""
-    renderer = Renderer(EngineOptions(dtype=torch.bfloat16))
-    source = ModelSource.from_folder(tiny_folder)
-    base = renderer.load(source)
-    for kind in ("img2img", "inpaint"):
-        renderer.variant(source, kind)  # type: ignore[arg-type]
-    assert {m.dtype for m in base.components.values() if isinstance(m, torch.nn.Module)} == {torch.bfloat16}
-
-
-def test_kontext_has_no_inpaint_variant(tmp_path: Path) -> None:
-    source = ModelSource.from_folder(ensure_tiny_family_model("flux-kontext", tmp_path / "k"), "flux-kontext")
-    with pytest.raises(ModelSourceError, match="no inpaint pipeline for FluxKontextPipeline"):
-        Renderer().variant(source, "inpaint")
-
-
 # --- warm-up -------------------------------------------------------------------------------------
 
 
@@ -235,25 +162,9 @@ def test_warm_up_renders_two_steps_at_the_native_size(tiny_folder: Path, guidanc
     scheduler = pipe.scheduler
     shapes, hook = _count_unet_batches(pipe)
     try:
-        warm_up(pipe, adapter_for("sd15"), replace(ModelSource.from_folder(tiny_folder), default_guidance=guidance))
+        warm_up(pipe, family_of("sd15"), replace(ModelSource.from_folder(tiny_folder), default_guidance=guidance))
     finally:
         hook.remove()
     # Two steps on Sfumato Tiny's native 64 px (an 8x8 latent), CFG doubling the batch unless guidance is 1.
     assert shapes == [(batch, 4, 8, 8)] * 2
     assert pipe.scheduler is scheduler  # the cached pipeline is left alone
-
-
-def test_the_renderer_hands_prepare_pipeline_a_warm_up(tiny_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[Any] = []
-
-    def prepare(pipe: Any, options: Any, warm_up: Any = None) -> Any:
-        shapes, hook = _count_unet_batches(pipe)
-        warm_up(pipe)  # what optimize.prepare_pipeline does when torch.compile is on
-        hook.remove()
-        calls.append(shapes)
-        return pipe
-
-    monkeypatch.setattr(renderer_module, "prepare_pipeline", prepare)
-    source = ModelSource.from_folder(tiny_folder, "sd15")
-    Renderer().load(replace(source, native_size=(32, 48), default_guidance=1.0))
-    assert calls == [[(1, 4, 6, 4)] * 2]  # the catalog's native size (48 high, 32 wide) and guidance

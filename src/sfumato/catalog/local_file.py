@@ -1,0 +1,151 @@
+"""The data dir's `catalog.local.toml`, the one catalog file Sfumato writes (`sfumato models add|remove`).
+
+It is edited with tomlkit, which keeps what it does not touch as written, so rows and comments an
+operator adds by hand survive an add or remove. Each edit is written to a temporary file and moved
+into place, so a reader never sees half a row.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import tomlkit
+from tomlkit.exceptions import ParseError
+from tomlkit.items import AoT, Comment, Table, Whitespace
+from tomlkit.toml_document import TOMLDocument
+
+from sfumato.catalog.entries import CatalogEntry, CatalogFormatError
+from sfumato.catalog.model_catalog import ModelCatalog
+
+
+class CatalogEditError(ValueError):
+    """A refused `models add|remove`; the message says why."""
+
+
+_HEADER = (
+    "Models added with `sfumato models add`; `sfumato models remove ID` takes them out again.",
+    "Same format as the shipped catalog.toml. Hand edits and comments are kept.",
+)
+
+
+def add_local_entry(local_file: Path, entry: CatalogEntry, catalog: ModelCatalog) -> None:
+    """Append a row; refused when the id is not a UUID or already names a model."""
+    if entry.id is None:
+        raise CatalogEditError("a model row needs an id")
+    try:
+        canonical = str(uuid.UUID(entry.id))
+    except ValueError:
+        raise CatalogEditError(f"model id {entry.id!r} is not a UUID (Leonardo model ids are)") from None
+    if canonical in catalog.models:
+        raise CatalogEditError(f"model id {canonical} is already in the catalog ({catalog.models[canonical].name})")
+    document = _read(local_file)
+    rows = _model_rows(document, local_file)
+    if len(rows) and not _ends_with_blank_line(rows[-1]):
+        rows[-1].add(tomlkit.nl())
+    table = tomlkit.table()
+    for key, value in {**entry.to_row(), "id": canonical}.items():
+        table.add(key, value)
+    rows.append(table)
+    _write(local_file, document)
+
+
+def remove_local_entry(local_file: Path, model_id: str, catalog: ModelCatalog) -> CatalogEntry:
+    """Drop an operator-added row; shipped ids and other files' rows are refused with the reason."""
+    document = _read(local_file)
+    rows = _model_rows(document, local_file)
+    index = next((i for i, row in enumerate(rows) if str(row.get("id")) == model_id), None)
+    if index is None:
+        if catalog.is_shipped(model_id):
+            raise CatalogEditError(
+                f"{model_id} is a shipped catalog model and cannot be removed; override its row in an "
+                "operator catalog file (setting catalog_file) instead"
+            )
+        origin = catalog.origins.get(model_id)
+        if origin is not None:
+            raise CatalogEditError(f"{model_id} comes from {origin}: edit that file to remove it")
+        raise CatalogEditError(f"unknown model id {model_id}: see `sfumato models list`")
+    removed = catalog.models.get(model_id) or CatalogEntry.from_row(rows[index].unwrap(), where=str(local_file))
+    _write(local_file, _drop_row(document, rows, index))
+    return removed
+
+
+def _read(local_file: Path) -> TOMLDocument:
+    if not local_file.is_file():
+        document = tomlkit.document()
+        for line in _HEADER:
+            document.add(tomlkit.comment(line))
+        document.add(tomlkit.nl())
+        return document
+    try:
+        return tomlkit.parse(local_file.read_text(encoding="utf-8"))
+    except ParseError as error:
+        raise CatalogFormatError(f"{local_file}: {error}") from None
+
+
+def _model_rows(document: TOMLDocument, local_file: Path) -> AoT:
+    if "model" not in document:
+        document.append("model", tomlkit.aot())
+    rows = document["model"]
+    if not isinstance(rows, AoT):
+        raise CatalogEditError(f"{local_file}: `model` is not written as [[model]] tables; edit that file by hand")
+    return rows
+
+
+def _ends_with_blank_line(row: Table) -> bool:
+    body = row.value.body
+    return bool(body) and isinstance(body[-1][1], Whitespace) and "\n" in body[-1][1].as_string()
+
+
+def _drop_row(document: TOMLDocument, rows: AoT, index: int) -> TOMLDocument:
+    """Remove row `index`: its header, keys and the comments touching them. Other comments stay,
+    among them the block above the next row, which tomlkit files at the end of the removed one."""
+    kept = _comments_above_next_row(rows[index])
+    del rows[index]
+    if index > 0:
+        previous = rows[index - 1]
+        for line in _after_blank_lines(kept) if _ends_with_blank_line(previous) else kept:
+            previous.add(line)
+        return document
+    kept = _after_blank_lines(kept)  # what comes before the first row ends the way it was written
+    if not len(rows):
+        del document["model"]  # an empty array of tables would be written as `model = []`
+        for line in kept:
+            document.add(line)
+        return document
+    rebuilt = tomlkit.document()  # the block goes before the first row, which tomlkit has no call for
+    rebuilt.parsing(True)  # as the parser does: items keep their own spacing, none is added
+    for key, item in document.body:
+        if key is not None and key.key == "model":
+            for line in kept:
+                rebuilt.add(line)
+        if key is None:
+            rebuilt.add(item)
+        else:
+            rebuilt.append(key, item)
+    rebuilt.parsing(False)
+    return rebuilt
+
+
+def _comments_above_next_row(row: Table) -> list[Comment | Whitespace]:
+    """The comments after a row's last blank line (all its trailing ones if it has none): those an
+    operator wrote above the next row, not about this one."""
+    body = row.value.body
+    last_key = max((i for i, (key, _) in enumerate(body) if key is not None), default=-1)
+    tail = [item for _, item in body[last_key + 1 :] if isinstance(item, Comment | Whitespace)]
+    blanks = [i for i, item in enumerate(tail) if isinstance(item, Whitespace) and "\n" in item.as_string()]
+    block = tail[blanks[-1] :] if blanks else tail
+    return block if any(isinstance(item, Comment) for item in block) else []
+
+
+def _after_blank_lines(lines: list[Comment | Whitespace]) -> list[Comment | Whitespace]:
+    first = next((i for i, line in enumerate(lines) if not isinstance(line, Whitespace)), len(lines))
+    return lines[first:]
+
+
+def _write(local_file: Path, document: TOMLDocument) -> None:
+    local_file.parent.mkdir(parents=True, exist_ok=True)
+    staging = local_file.with_name(f".{local_file.name}.{uuid.uuid4().hex[:8]}")
+    staging.write_text(tomlkit.dumps(document), encoding="utf-8")
+    os.replace(staging, local_file)

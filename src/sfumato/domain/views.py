@@ -1,0 +1,70 @@
+"""Read models: plain, frozen copies of what the store holds, for the layers above it.
+
+The service builds them from ORM rows inside its session (`store/views.py`), so nothing above the
+service holds a row that could lazy-load after its session closed, and the wire layer serialises
+values it cannot write back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sfumato.domain.status import GenerationStatus
+
+
+@dataclass(frozen=True)
+class ImageView:
+    id: str
+    blob_key: str
+    nsfw: bool
+    created_at: datetime  # naive UTC, as the columns hold
+
+
+@dataclass(frozen=True)
+class GenerationView:
+    """One generation as a user may see it; `images` in position order."""
+
+    id: str
+    user_id: str
+    status: GenerationStatus
+    failure_reason: str | None
+    prompt: str
+    negative_prompt: str
+    model_id: str | None
+    sd_version: str
+    width: int
+    height: int
+    num_images: int
+    inference_steps: int
+    guidance_scale: float
+    seed: int
+    scheduler: str
+    preset_style: str | None
+    alchemy: bool
+    public: bool
+    credit_cost: int
+    created_at: datetime
+    updated_at: datetime
+    images: tuple[ImageView, ...]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: an unrevoked key, and the user it acts for."""
+
+    key_id: str
+    user_id: str
+    concurrency: int
+
+
+@dataclass(frozen=True)
+class WebhookOwner:
+    """The key a webhook belongs to, as its envelope echoes it under `apiKey`."""
+
+    key_id: str
+    user_id: str
+    name: str
+    created_at: datetime
+    webhook_url: str
+    webhook_api_key: str | None

@@ -1,0 +1,199 @@
+"""`Family`: everything Sfumato knows about one kind of model, in one class.
+
+A family says which diffusers pipeline draws each task, what a catalog row of it defaults to,
+how `sfumato models add` recognises it, which requests it refuses (naming the Leonardo field),
+which scheduler a render uses and how a request becomes the pipeline's keyword arguments.
+Subclasses share rules by inheritance (SDXL is SD's rules; Kontext is FLUX's).
+
+Importing a family loads neither torch nor diffusers: pipeline and scheduler classes are named
+by module path and imported when a render needs them, so a worker imports only the diffusers
+modules its families use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sfumato.engine.request import SCHEDULERS, FamilyTraits, RenderRequest, Task
+from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
+
+if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, not for a POST check
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+# Seeds: what every pipeline's generator takes; a family may document a lower ceiling.
+SEED_MAX = 2**32 - 1
+
+# `Family` attributes that say how a model of the family is recognised (see there).
+_DETECTION = ("recognised", "index_hints", "key_fragment")
+# The Leonardo field that asks for each task other than text-to-image.
+_TASK_FIELDS = {Task.IMAGE_TO_IMAGE: "init_image_id", Task.INPAINT: "canvasRequestType"}
+
+
+def refuse(field: str, message: str) -> NotSupported:
+    """A 400 naming the Leonardo field (`$.selectionSet.sdGenerationJob.args.arg1.<field>`)."""
+    return NotSupported(message, f"{GENERATION_ARGS_PATH}.{field}")
+
+
+@dataclass(frozen=True)
+class DiffusersClass:
+    """A diffusers class named by its module, imported on first use (not through `diffusers`,
+    whose lazy top level would show type checkers dummies and import more than needed)."""
+
+    module: str
+    name: str
+
+    def load(self) -> Any:
+        return getattr(importlib.import_module(self.module), self.name)
+
+
+def by_task(
+    package: str,
+    text_to_image: tuple[str, str],
+    image_to_image: tuple[str, str] | None = None,
+    inpaint: tuple[str, str] | None = None,
+) -> Mapping[Task, DiffusersClass]:
+    """A family's pipelines, each (module in `package`, class name), for the tasks diffusers has."""
+    table: dict[Task, DiffusersClass] = {}
+    named = {Task.TEXT_TO_IMAGE: text_to_image, Task.IMAGE_TO_IMAGE: image_to_image, Task.INPAINT: inpaint}
+    for task, pair in named.items():
+        if pair is not None:
+            module, name = pair
+            table[task] = DiffusersClass(f"{package}.{module}", name)
+    return MappingProxyType(table)
+
+
+@dataclass(frozen=True)
+class FamilyDefaults:
+    """What a catalog row needs that follows from the family alone (kept in step with the shipped
+    catalog's rows of each family)."""
+
+    sd_version: str
+    native_width: int
+    native_height: int
+    default_steps: int
+    default_guidance: float
+
+
+class Family:
+    """One model family: the base holds the classic latent-diffusion rules and call.
+
+    Class attributes are the family's data; `check`, `make_scheduler` and `pipeline_kwargs` its
+    behaviour. One instance per family is registered (`families.FAMILIES`) under `name`, the
+    catalog's `family` string.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str | None] = None
+    """How refusals name the family (`name` when None)."""
+    pipelines: ClassVar[Mapping[Task, DiffusersClass]]
+    """The diffusers pipeline for each task diffusers has one for (text-to-image loads single files)."""
+    tasks: ClassVar[frozenset[Task]] = frozenset({Task.TEXT_TO_IMAGE})
+    """The tasks Sfumato renders for this family today; others are refused at POST."""
+    defaults: ClassVar[FamilyDefaults]
+
+    # How `sfumato models add` recognises the family without loading the model (`weights/detect.py`).
+    # Each class's own, never inherited: a subclass has telltales of its own, or is never detected.
+    recognised: ClassVar[bool] = True
+    """Whether its models are recognised at all: a diffusers folder by its `model_index.json`
+    `_class_name` (`index_class`, the text-to-image pipeline the folder was saved from)."""
+    index_hints: ClassVar[Mapping[tuple[str, str], object]] = MappingProxyType({})
+    """When families share an `index_class`: (component config file, key) -> the value that says
+    this family; a family without hints is the one left when none matches."""
+    key_fragment: ClassVar[str | None] = None
+    """A tensor-name fragment only its original-format single-file checkpoints have."""
+
+    size_multiple: ClassVar[int] = 8  # the VAE's downscale
+    seed_max: ClassVar[int] = SEED_MAX
+    style_negative_terms: ClassVar[bool] = True
+    schedulers: ClassVar[tuple[str, ...]] = SCHEDULERS
+    scheduler_rule: ClassVar[str] = f"which take only {', '.join(SCHEDULERS)}"
+    """Why other schedulers are refused, and what is accepted (ends the refusal's sentence)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for attribute in _DETECTION:
+            if attribute not in cls.__dict__:
+                setattr(cls, attribute, getattr(Family, attribute))
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
+
+    @property
+    def index_class(self) -> str | None:
+        return self.pipelines[Task.TEXT_TO_IMAGE].name if self.recognised else None
+
+    @property
+    def traits(self) -> FamilyTraits:
+        return FamilyTraits(style_negative_terms=self.style_negative_terms, seed_max=self.seed_max)
+
+    def pipeline_class(self, task: Task = Task.TEXT_TO_IMAGE) -> Any:
+        """The diffusers pipeline class for `task`, imported now."""
+        return self.pipelines[task].load()
+
+    def check(self, request: RenderRequest) -> None:
+        """Refuse (a 400 naming the Leonardo field) what this family cannot honour."""
+        if request.task not in self.tasks:
+            raise refuse(
+                _TASK_FIELDS[request.task],
+                f"{request.task.value} is not supported for {self.label} models yet; send a text-to-image request",
+            )
+        if not 0 <= request.seed <= self.seed_max:
+            path = f"{GENERATION_ARGS_PATH}.seed"
+            raise ClientError(f"seed must be between 0 and {self.seed_max}, got {request.seed}", path)
+        if request.scheduler not in self.schedulers:
+            message = f"scheduler {request.scheduler} does not apply to {self.label} models, {self.scheduler_rule}"
+            raise refuse("scheduler", message)
+        for field, value in (("width", request.width), ("height", request.height)):
+            if value % self.size_multiple:
+                raise refuse(
+                    field, f"{field} must be a multiple of {self.size_multiple} for {self.label} models, got {value}"
+                )
+
+    def make_scheduler(self, name: str, base_config: Mapping[str, Any]) -> SchedulerMixin:
+        """Any of Leonardo's seven schedulers, derived from the model's own scheduler config."""
+        from sfumato.engine.families.schedulers import leonardo_scheduler
+
+        return leonardo_scheduler(name, base_config)
+
+    def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]:
+        """A text-to-image call with classic classifier-free guidance (the negative prompt's pass)."""
+        return {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt or None,
+            "width": request.width,
+            "height": request.height,
+            "num_images_per_prompt": request.num_images,
+            "guidance_scale": request.guidance_scale,
+            "num_inference_steps": request.num_inference_steps,
+        }
+
+
+# The one Leonardo scheduler that has a flow-matching counterpart: Euler, which is what SD3 and
+# FLUX ship with (FlowMatchEulerDiscreteScheduler). It is also the plan's default scheduler.
+FLOW_MATCH_SCHEDULER = "EULER_DISCRETE"
+
+
+class FlowMatching(Family):
+    """Flow-matching transformers (SD3, FLUX): only Euler, and sides a multiple of the latent patch.
+
+    Leonardo's seven schedulers are samplers for noise-prediction (DDPM-trained) models; of them
+    only Euler has a flow-matching counterpart, the model's own `FlowMatchEulerDiscreteScheduler`.
+    Sides must be a multiple of 16: the VAE's 8x times the transformer's 2x2 patches.
+    """
+
+    size_multiple = 16
+    schedulers = (FLOW_MATCH_SCHEDULER,)
+    scheduler_rule = (
+        f"which are flow-matching: only {FLOW_MATCH_SCHEDULER} (the model's flow-matching Euler scheduler) is supported"
+    )
+
+    def make_scheduler(self, name: str, base_config: Mapping[str, Any]) -> SchedulerMixin:
+        """A fresh copy of the model's own flow-matching Euler scheduler (`name` is already checked)."""
+        from diffusers.schedulers.scheduling_flow_match_euler_discrete import FlowMatchEulerDiscreteScheduler
+
+        return FlowMatchEulerDiscreteScheduler.from_config(dict(base_config))

@@ -1,0 +1,250 @@
+"""The queue's SQL: the `jobs` table is the queue. Each function takes an open Session and commits
+its own statement: a claim, a hand-back or a renewal is one compare-and-set, so two workers (in
+one process or many) never both win the same job.
+
+A job moves QUEUED -> RUNNING (claimed, under a lease) -> QUEUED (parked, re-queued after a failed
+run, interrupted, or its worker died) and ends DONE or FAILED through the runner, which moves the
+generation with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from sfumato.domain.status import JobState, transition
+from sfumato.store.repositories import utcnow
+from sfumato.store.tables import ApiKey, Generation, Job
+
+
+def add_job(session: Session, generation: Generation) -> Job:
+    """The QUEUED job of a new generation, in the caller's transaction."""
+    now = utcnow()
+    job = Job(
+        id=str(uuid.uuid4()),
+        generation_id=generation.id,
+        api_key_id=generation.api_key_id,
+        state=JobState.QUEUED,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    return job
+
+
+def _running_count(key_id: str) -> ScalarSelect[int]:
+    return select(func.count(Job.id)).where(Job.api_key_id == key_id, Job.state == JobState.RUNNING).scalar_subquery()
+
+
+def claim_next_job(session: Session, owner: str, lease_s: float, default_concurrency: int = 10) -> Job | None:
+    """Atomically move the next QUEUED job to RUNNING under `owner`'s lease, honouring each key's
+    concurrency C (`api_keys.concurrency`): a key never has more than C RUNNING jobs, and its
+    excess simply waits QUEUED. A key with C = 0 (the CLI's) is never a candidate: its jobs are
+    run by the command that made them (`claim_generation_job`).
+
+    Fairness rule: among keys below their limit, the key with the fewest RUNNING jobs goes first,
+    ties broken by whose oldest QUEUED job has waited longest; within a key, oldest job first. So
+    one key's long queue never starves another key's single job: the newcomer has 0 running.
+
+    The claim is a compare-and-set UPDATE whose WHERE re-checks both "still QUEUED" and "the key
+    is still below C", so it is one atomic statement on SQLite (writes are serialised). On
+    PostgreSQL the key's row is locked first (`FOR UPDATE`, a no-op on SQLite) so two workers
+    claiming for the same key count each other's claims instead of both seeing C-1.
+    """
+    concurrency = func.coalesce(ApiKey.concurrency, default_concurrency)
+    queued = (
+        select(Job.api_key_id.label("key_id"), func.min(Job.created_at).label("oldest"))
+        .where(Job.state == JobState.QUEUED, _claimable_now(utcnow()))
+        .group_by(Job.api_key_id)
+        .subquery()
+    )
+    running = (
+        select(Job.api_key_id.label("key_id"), func.count(Job.id).label("n"))
+        .where(Job.state == JobState.RUNNING)
+        .group_by(Job.api_key_id)
+        .subquery()
+    )
+    running_n = func.coalesce(running.c.n, 0)
+    keys = session.execute(
+        select(queued.c.key_id, concurrency)
+        .select_from(queued)
+        .outerjoin(running, running.c.key_id == queued.c.key_id)
+        .outerjoin(ApiKey, ApiKey.id == queued.c.key_id)
+        .where(running_n < concurrency)
+        .order_by(running_n, queued.c.oldest)
+        .limit(8)
+    ).all()
+    session.commit()
+    for key_id, limit in keys:
+        claimed = _claim_for_key(session, key_id, int(limit), owner, lease_s)
+        if claimed is not None:
+            return claimed
+    return None
+
+
+def _claim_for_key(session: Session, key_id: str | None, limit: int, owner: str, lease_s: float) -> Job | None:
+    """The key's oldest QUEUED job, claimed only if the key is still below `limit` RUNNING."""
+    of_key = Job.api_key_id.is_(None) if key_id is None else Job.api_key_id == key_id
+    if key_id is not None:
+        session.execute(select(ApiKey.id).where(ApiKey.id == key_id).with_for_update())
+    job_id = session.scalar(
+        select(Job.id)
+        .where(Job.state == JobState.QUEUED, of_key, _claimable_now(utcnow()))
+        .order_by(Job.created_at, Job.id)
+        .limit(1)
+    )
+    if job_id is None:
+        session.commit()
+        return None
+    return _claim(session, job_id, owner, lease_s, [] if key_id is None else [_running_count(key_id) < limit])
+
+
+def claim_generation_job(session: Session, generation_id: str, owner: str, lease_s: float) -> Job | None:
+    """Claim one generation's job for the caller that runs it itself (`sfumato generate`), if it is
+    QUEUED and not parked; no concurrency check, the caller is the key's only runner."""
+    job_id = session.scalar(select(Job.id).where(Job.generation_id == generation_id))
+    if job_id is None:
+        session.commit()
+        return None
+    return _claim(session, job_id, owner, lease_s, [])
+
+
+def _claim(
+    session: Session, job_id: str, owner: str, lease_s: float, conditions: list[ColumnElement[bool]]
+) -> Job | None:
+    """QUEUED -> RUNNING under `owner`'s lease, counting an attempt, if the job is still QUEUED,
+    claimable now and meets `conditions`; one compare-and-set."""
+    now = utcnow()
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.QUEUED, _claimable_now(now), *conditions)
+        .values(
+            state=transition(JobState.QUEUED, JobState.RUNNING),
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            attempts=Job.attempts + 1,
+            not_before=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(Job, job_id)
+
+
+def _claimable_now(now: datetime) -> ColumnElement[bool]:
+    """Not parked, or parked until a time that has come."""
+    return or_(Job.not_before.is_(None), Job.not_before <= now)
+
+
+def park_job(session: Session, job_id: str, owner: str, until: datetime) -> bool:
+    """Hand a RUNNING job back to the queue, not to be claimed before `until`, without counting
+    the run as an attempt (it waited on something, it did not fail). False if the job was deleted
+    or taken over meanwhile."""
+    return _back_to_queue(session, job_id, owner, attempts=Job.attempts - 1, not_before=until)
+
+
+def requeue_job(session: Session, job_id: str, owner: str, last_error: str | None, *, refund: bool = False) -> bool:
+    """Hand a RUNNING job back to the queue, claimable at once: after a failed run with attempts
+    left (`last_error` says why), or interrupted by a shutdown (`refund`: that run is not one of
+    its attempts). Only the job moves: its generation stays PENDING with no `failureReason`, which
+    it gets only if the job ends FAILED. False if the job was deleted or taken over meanwhile."""
+    if refund:
+        return _back_to_queue(session, job_id, owner, last_error=last_error, attempts=Job.attempts - 1)
+    return _back_to_queue(session, job_id, owner, last_error=last_error)
+
+
+def _back_to_queue(session: Session, job_id: str, owner: str, **values: Any) -> bool:
+    """RUNNING -> QUEUED, lease cleared, plus `values`; one compare-and-set on "still RUNNING
+    under `owner`"."""
+    released = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.lease_owner == owner)
+        .values(
+            state=transition(JobState.RUNNING, JobState.QUEUED),
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=utcnow(),
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(released.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def renew_lease(session: Session, job_id: str, owner: str, lease_s: float) -> bool:
+    """Extend a RUNNING job's lease, only while `owner` still holds it.
+
+    False means the job was deleted, finished or taken over after a lapse: the caller must drop
+    its work and write nothing. A True answer also guarantees `lease_s` seconds in which no one
+    else can take the job, which is what makes "renew, then finish" safe for a slow worker.
+    """
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.lease_owner == owner)
+        .values(lease_expires_at=now + timedelta(seconds=lease_s), updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def holds_job(session: Session, job_id: str, owner: str) -> bool:
+    """Cheap read: is the job still RUNNING under `owner` (not deleted, not taken over)?"""
+    found = session.scalar(
+        select(Job.id).where(Job.id == job_id, Job.state == JobState.RUNNING, Job.lease_owner == owner)
+    )
+    session.commit()
+    return found is not None
+
+
+def running_lease_owners(session: Session) -> set[str]:
+    """Who holds RUNNING jobs now, so a starting server can spot owners that died on its host."""
+    owners = session.scalars(select(Job.lease_owner).where(Job.state == JobState.RUNNING).distinct()).all()
+    session.commit()
+    return {owner for owner in owners if owner}
+
+
+@dataclass(frozen=True)
+class LapsedJobs:
+    """What a recovery sweep did: jobs re-queued, and jobs out of attempts that must now FAIL."""
+
+    requeued: int
+    exhausted: list[tuple[str, int]]  # (job id, attempts used)
+
+
+def requeue_lapsed_jobs(session: Session, max_attempts: int, dead_owners: Collection[str] = ()) -> LapsedJobs:
+    """Crash recovery: RUNNING jobs whose lease lapsed, or whose owner is known dead, go back to
+    QUEUED while they have attempts left. Those that used all `max_attempts` are left RUNNING and
+    returned, for the caller to end FAILED through the runner (so the generation, and anything
+    that watches terminal transitions, moves with them)."""
+    now = utcnow()
+    orphaned = Job.lease_expires_at < now
+    if dead_owners:
+        orphaned = or_(orphaned, Job.lease_owner.in_(list(dead_owners)))
+    lost = and_(Job.state == JobState.RUNNING, orphaned)
+    exhausted = session.execute(select(Job.id, Job.attempts).where(lost, Job.attempts >= max_attempts)).all()
+    result = session.execute(
+        update(Job)
+        .where(lost, Job.attempts < max_attempts)
+        .values(
+            state=transition(JobState.RUNNING, JobState.QUEUED),
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return LapsedJobs(int(result.rowcount), [(str(job_id), int(n)) for job_id, n in exhausted])  # type: ignore[attr-defined]
