@@ -92,6 +92,33 @@ class LimitSettings(_Group):
     )
 
 
+class UploadSettings(_Group):
+    """Init-image uploads through the presigned form (docs/uploads.md)."""
+
+    expiry_s: int = _flat(
+        "expiry_s",
+        "upload_expiry_s",
+        120,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="An upload form is refused this long after POST /init-image made it (Leonardo's: 2 minutes).",
+    )
+    max_bytes: int = _flat(
+        "max_bytes",
+        "upload_max_bytes",
+        20 * 1024 * 1024,
+        ge=1024,
+        description="A larger uploaded file gets 413.",
+    )
+    max_pixels: int = _flat(
+        "max_pixels",
+        "upload_max_pixels",
+        4096 * 4096,
+        ge=1,
+        description="An uploaded image of more pixels (read from its header, before decoding) gets 400.",
+    )
+
+
 class WebhookSettings(_Group):
     """Completion webhooks (docs/webhooks.md)."""
 
@@ -174,6 +201,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    uploads: UploadSettings = Field(default_factory=UploadSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
@@ -230,6 +258,11 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def upload_secret_file(self) -> Path:
+        """The key that signs upload forms: outside `images_dir`, which `/files/` serves."""
+        return self.data_dir / "upload-signing.key"
 
 
 _GROUPS: dict[str, type[_Group]] = {

@@ -16,8 +16,10 @@ from sfumato.engine import Engine, HubAccess
 from sfumato.jobs.local_worker import LocalWorker
 from sfumato.jobs.runner import JobContext
 from sfumato.service.generations import GenerationService
+from sfumato.service.init_images import InitImageService
 from sfumato.service.keys import KeyService
 from sfumato.storage.blobs import LocalBlobStore
+from sfumato.storage.uploads import LocalUploadTarget, UploadSigner
 from sfumato.store.db import open_store
 from sfumato.webhooks.deliverer import WebhookDeliverer
 
@@ -34,6 +36,9 @@ class Container:
     blobs: LocalBlobStore
     keys: KeyService
     generations: GenerationService
+    init_images: InitImageService
+    # Signs the upload forms `POST /init-image` hands out and checks them at `POST /uploads`.
+    uploads: LocalUploadTarget
     # What running a job needs: the worker's, and `sfumato generate`'s, which runs its own job.
     jobs: JobContext
     worker: LocalWorker | None
@@ -55,6 +60,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
     # Absent models: refused at POST, or fetched by the worker when the hub can be reached.
     engine = Engine(settings.engine, settings.models_dir, HubAccess.from_settings(settings.models))
     blobs = LocalBlobStore(settings.images_dir)
+    uploads = LocalUploadTarget(UploadSigner.from_file(settings.upload_secret_file), settings.uploads.expiry_s)
 
     deliverer: WebhookDeliverer | None = None
     if with_worker:
@@ -108,6 +114,14 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         blobs=blobs,
         keys=KeyService(session_factory),
         generations=generations,
+        init_images=InitImageService(
+            session_factory=session_factory,
+            blobs=blobs,
+            target=uploads,
+            max_bytes=settings.uploads.max_bytes,
+            max_pixels=settings.uploads.max_pixels,
+        ),
+        uploads=uploads,
         jobs=ctx,
         worker=worker,
         deliverer=deliverer,

@@ -66,6 +66,13 @@ class Unauthorized(SfumatoError):
         super().__init__("Authentication hook unauthorized this request")
 
 
+class Forbidden(SfumatoError):
+    """A credential that does not grant this (an upload form tampered with, expired or used), as S3's 403."""
+
+    status = 403
+    code = "access-denied"
+
+
 class NotFound(SfumatoError):
     status = 404
     code = "not-found"

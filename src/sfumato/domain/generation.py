@@ -13,6 +13,14 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
 from sfumato.catalog import CatalogEntry
+from sfumato.domain.image_inputs import (
+    DEFAULT_INIT_STRENGTH,
+    INIT_STRENGTH_MAX,
+    INIT_STRENGTH_MIN,
+    ImageRef,
+    SourceImages,
+    Task,
+)
 from sfumato.domain.presets import apply_preset
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError
 
@@ -28,6 +36,11 @@ class FamilyTraits(Protocol):
     @property
     def seed_max(self) -> int:
         """The largest seed the family takes."""
+        ...
+
+    @property
+    def init_strength(self) -> bool:
+        """Whether its image-to-image honours an init strength (FLUX Kontext edits without one)."""
         ...
 
 
@@ -57,9 +70,14 @@ class GenerationRequest:
     preset_style: str | None = None
     alchemy: bool | None = None
     public: bool | None = None
+    # Image-to-image and canvas (sfumato.domain.image_inputs): the images by id, and how strongly
+    # the output reflects the init image.
+    init_image: ImageRef | None = None
+    mask_image: ImageRef | None = None
+    init_strength: float | None = None
 
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 """The newest plan layout this release writes and can run (see `GenerationPlan`)."""
 
 
@@ -100,14 +118,22 @@ class GenerationPlan:
     preset_style: str
     alchemy: bool
     public: bool
+    # Version 2: what the render starts from. The stored keys of the init image and mask, and
+    # Leonardo's init_strength (the engine gets diffusers' strength, its complement).
+    task: str = Task.TEXT_TO_IMAGE.value
+    init_key: str | None = None
+    mask_key: str | None = None
+    init_strength: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"version": PLAN_VERSION, **asdict(self)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> GenerationPlan:
+    def from_json(cls, data: dict[str, Any], *, to_run: bool = True) -> GenerationPlan:
+        """`to_run=False` reads a newer plan too, to show the request (a GET on a generation a newer
+        release made): every version carries version 1's fields, and nothing is drawn from it."""
         version = data.get("version", 1)
-        if version > PLAN_VERSION:
+        if to_run and version > PLAN_VERSION:
             raise PlanTooNew(f"plan version {version} is newer than this release runs ({PLAN_VERSION})")
         known = {field.name for field in fields(cls)}
         return cls(**{name: value for name, value in data.items() if name in known})
@@ -146,11 +172,18 @@ def _check_range(field: str, value: float | None, low: float, high: float) -> No
         raise _fail(field, f"{field} must be between {_number(low)} and {_number(high)}, got {_number(value)}")
 
 
-def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str, traits: FamilyTraits) -> GenerationPlan:
+def resolve(
+    request: GenerationRequest,
+    model: CatalogEntry,
+    catalog_key: str,
+    traits: FamilyTraits,
+    images: SourceImages | None = None,
+) -> GenerationPlan:
     """Check Leonardo's rules and fill defaults; raises ClientError naming the field.
 
-    `traits` are the model family's (`Engine.traits`): its seed range and whether a style's stock
-    negative terms apply."""
+    `traits` are the model family's (`Engine.traits`): its seed range, whether a style's stock
+    negative terms apply, whether it takes an init strength. `images` are the stored keys of the
+    request's init image and mask, which the service found among the caller's own."""
     prompt = request.prompt
     if is_blank(prompt):
         raise _fail("prompt", "prompt must not be empty (it has no visible characters)")
@@ -181,6 +214,8 @@ def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str, t
     _check_range("num_inference_steps", request.num_inference_steps, 10, 60)
     _check_range("guidance_scale", request.guidance_scale, 1, 20)
     _check_range("seed", request.seed, 0, traits.seed_max)
+
+    task, init_strength = _image_task(request, images or SourceImages(), traits)
 
     # A style applies with or without Alchemy (why: sfumato.domain.presets).
     preset = request.preset_style or ("DYNAMIC" if alchemy else "LEONARDO")
@@ -216,4 +251,31 @@ def resolve(request: GenerationRequest, model: CatalogEntry, catalog_key: str, t
         preset_style=preset,
         alchemy=alchemy,
         public=bool(request.public),
+        task=task.value,
+        init_key=images.init_key if images else None,
+        mask_key=images.mask_key if images else None,
+        init_strength=init_strength,
     )
+
+
+def _image_task(request: GenerationRequest, images: SourceImages, traits: FamilyTraits) -> tuple[Task, float | None]:
+    """What the render starts from, and Leonardo's init_strength for it (None without an image)."""
+    if request.init_image is None:
+        if request.init_strength is not None:
+            raise _fail(
+                "init_strength",
+                "init_strength applies to image-to-image: send it with init_image_id, init_generation_image_id "
+                "or a canvas request",
+            )
+        return Task.TEXT_TO_IMAGE, None
+    if images.init_key is None or (request.mask_image is not None and images.mask_key is None):
+        raise ValueError("resolve() needs the stored keys of the request's images (SourceImages)")
+    if request.init_strength is not None and not traits.init_strength:
+        raise _fail(
+            "init_strength",
+            "this model edits its init image as the prompt says and takes no init_strength (FLUX Kontext); "
+            "remove init_strength",
+        )
+    _check_range("init_strength", request.init_strength, INIT_STRENGTH_MIN, INIT_STRENGTH_MAX)
+    strength = DEFAULT_INIT_STRENGTH if request.init_strength is None else request.init_strength
+    return (Task.INPAINT if request.mask_image is not None else Task.IMAGE_TO_IMAGE), strength

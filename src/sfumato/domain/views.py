@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sfumato.domain.init_images import InitImageKind, UploadState
 from sfumato.domain.status import GenerationStatus
 
 
@@ -43,6 +44,7 @@ class GenerationView:
     preset_style: str | None
     alchemy: bool
     public: bool
+    init_strength: float | None  # Leonardo's, for a generation from an init image (else None)
     credit_cost: int
     created_at: datetime
     updated_at: datetime
@@ -68,3 +70,22 @@ class WebhookOwner:
     created_at: datetime
     webhook_url: str
     webhook_api_key: str | None
+
+
+@dataclass(frozen=True)
+class InitImageView:
+    """An init image or canvas mask, uploaded or still awaited; `blob_key` is where its file is, or
+    will be once uploaded."""
+
+    id: str
+    user_id: str
+    kind: InitImageKind
+    extension: str
+    blob_key: str
+    state: UploadState
+    created_at: datetime
+    uploaded_at: datetime | None
+
+    @property
+    def uploaded(self) -> bool:
+        return self.state == UploadState.UPLOADED

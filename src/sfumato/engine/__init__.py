@@ -5,6 +5,7 @@ Importing it loads neither torch nor diffusers; `Engine.render` does, on first u
 
 from sfumato.engine.engine import Engine
 from sfumato.engine.errors import EngineConfigError
+from sfumato.engine.features.outpaint import OutpaintCanvas, outpaint_canvas
 from sfumato.engine.request import SCHEDULERS, FamilyTraits, InitImage, Mask, RenderRequest, StepCallback, Task
 from sfumato.engine.weights.detect import Detected, DetectionError, detect, family_of_folder
 from sfumato.engine.weights.fetcher import DownloadFailed, HubAccess
@@ -22,11 +23,13 @@ __all__ = [
     "InitImage",
     "Mask",
     "NothingToPull",
+    "OutpaintCanvas",
     "RenderRequest",
     "StepCallback",
     "Task",
     "detect",
     "family_of_folder",
     "hub_endpoint",
+    "outpaint_canvas",
     "pull_model",
 ]

@@ -3,7 +3,7 @@
 Where the weights come from (a diffusers folder, a single-file checkpoint, a base folder with a
 replacement UNet) is a `ModelSource`, loaded by `engine/weights/loaders.py`; what differs between families
 (refusals, scheduler, call kwargs) is the `Family`'s (`engine/families/`). The renderer only caches, takes turns
-and calls.
+and calls (fitting init images to the request first, and pasting an inpaint's kept pixels back after).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # the real cla
 from PIL import Image
 
 from sfumato.engine.families import Family, family_of
-from sfumato.engine.request import RenderRequest, StepCallback
+from sfumato.engine.features.init_images import fit_to_request, paste_outside_mask
+from sfumato.engine.request import RenderRequest, StepCallback, Task
 from sfumato.engine.runtime.cache import PipelineCache
 from sfumato.engine.runtime.optimize import EngineOptions, prepare_pipeline, report
-from sfumato.engine.weights.loaders import ModelSource, load_pipeline
+from sfumato.engine.weights.loaders import ModelSource, derive_pipeline, load_pipeline
 
 # While a render waits for its model's lock, how often it reports in through `on_step`.
 _WAIT_REPORT_S = 1.0
@@ -30,11 +31,41 @@ _WARM_UP_STEPS = 2
 _WARM_UP_GUIDANCE = 7.0
 
 
+class LoadedModel:
+    """One cache entry: a model's text-to-image pipeline as loaded and prepared, and the pipelines
+    of its other tasks, made from it on first use (`derive_pipeline`: the same modules, no copy).
+
+    The cache sizes an entry by `components`, the base's modules, which the task pipelines share,
+    so each weight counts once; evicting the entry drops the task pipelines with their base.
+    """
+
+    def __init__(self, base: DiffusionPipeline, family: Family) -> None:
+        self.base = base
+        self._family = family
+        self._by_task: dict[Task, DiffusionPipeline] = {Task.TEXT_TO_IMAGE: base}
+        self._lock = threading.Lock()
+
+    @property
+    def components(self) -> dict[str, Any]:
+        return self.base.components
+
+    def pipeline(self, task: Task) -> DiffusionPipeline:
+        """The pipeline for `task`, made once (the family's class for it, over the base's modules)."""
+        with self._lock:
+            pipe = self._by_task.get(task)
+            if pipe is None:
+                pipe = derive_pipeline(self.base, self._family.pipeline_class(task))
+                pipe.set_progress_bar_config(disable=True)  # as `prepare_pipeline` set the base's
+                self._by_task[task] = pipe
+            return pipe
+
+
 class Renderer:
     """Loads model sources, keeps them cached, and renders batches.
 
-    Pipelines live in `cache`, a memory-bounded LRU keyed by `ModelSource.key` (the engine sizes it
-    from settings; unbounded when none is given). One pipeline is not safe to run from two threads
+    Models live in `cache`, a memory-bounded LRU keyed by `ModelSource.key` (the engine sizes it
+    from settings; unbounded when none is given), each a `LoadedModel` holding its pipeline per
+    task. One pipeline (or two sharing modules) is not safe to run from two threads
     at once (the tokenizer and modules are shared), so `render` holds
     a lock per model for the pipeline call: several worker threads may each hold a RUNNING job, but
     renders of one model take turns (on one device they would share it anyway). Different models
@@ -42,24 +73,29 @@ class Renderer:
     second, so leases stay renewed and a cancel is still seen.
     """
 
-    def __init__(
-        self, options: EngineOptions | None = None, cache: PipelineCache[DiffusionPipeline] | None = None
-    ) -> None:
+    def __init__(self, options: EngineOptions | None = None, cache: PipelineCache[LoadedModel] | None = None) -> None:
         self.options = options or EngineOptions()
-        # Least recently used pipelines leave once the weights exceed a budget; one load per cold model.
-        self._cache: PipelineCache[DiffusionPipeline] = cache if cache is not None else PipelineCache()
+        # Least recently used models leave once the weights exceed a budget; one load per cold model.
+        self._cache: PipelineCache[LoadedModel] = cache if cache is not None else PipelineCache()
         self._lock = threading.Lock()
         self._render_locks: dict[str, threading.Lock] = {}
 
     def load(self, source: ModelSource) -> DiffusionPipeline:
-        """Return the cached pipeline for `source`, loading it (offline only) on first use."""
+        """Return the cached (text-to-image) pipeline for `source`, loading it (offline only) on first use."""
+        return self._model(source).base
+
+    def pipeline(self, source: ModelSource, task: Task) -> DiffusionPipeline:
+        """`source`'s pipeline for `task`: made from its loaded pipeline on first use and cached with it."""
+        return self._model(source).pipeline(task)
+
+    def _model(self, source: ModelSource) -> LoadedModel:
         family = family_of(source.family)
 
-        def from_disk() -> DiffusionPipeline:
+        def from_disk() -> LoadedModel:
             pipe = load_pipeline(source, self.options.dtype)
             # Placed before sizing: the cache counts weights where they live.
             report(prepare_pipeline(pipe, self.options, warm_up=lambda ready: warm_up(ready, family, source)))
-            return pipe
+            return LoadedModel(pipe, family)
 
         return self._cache.get_or_load(source.key, from_disk)
 
@@ -83,7 +119,7 @@ class Renderer:
             if on_step is not None:
                 on_step(0, request.num_inference_steps)  # may raise to give up waiting
         try:
-            return call_pipeline(self.load(source), family, request, on_step)
+            return call_pipeline(self.pipeline(source, request.task), family, request, on_step)
         finally:
             lock.release()
 
@@ -91,11 +127,17 @@ class Renderer:
 def call_pipeline(
     shared: DiffusionPipeline, family: Family, request: RenderRequest, on_step: StepCallback | None = None
 ) -> list[Image.Image]:
-    """One batched pipeline call as `family` spells it, leaving the (cached) `shared` pipeline untouched."""
+    """One batched pipeline call as `family` spells it, leaving the (cached) `shared` pipeline untouched.
+
+    `shared` is the pipeline of the request's task. Its init image and mask are first fitted to the
+    request's size; an inpaint's pixels outside the mask are then put back as they were.
+    """
     # A shallow copy shares every module but gets its own scheduler and per-call state, so the
     # cached pipeline is never mutated. (`from_pipe` would also share weights, but it re-casts
-    # every module's dtype on each call and diffusers 0.42 logs a warning for each of them.)
+    # every module's dtype and diffusers 0.42 logs a warning for each of them: it runs once per
+    # model and task, in `LoadedModel`, not per call.)
     # Typed loosely: the scheduler, __call__ and num_timesteps belong to the concrete pipeline.
+    request = fit_to_request(request)
     pipe: Any = copy.copy(shared)
     pipe.scheduler = family.make_scheduler(request.scheduler, shared.scheduler.config)
     generators = [torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)]
@@ -114,7 +156,10 @@ def call_pipeline(
             output_type="pil",
             callback_on_step_end=on_step_end if on_step is not None else None,
         )
-    return list(output.images)
+    images: list[Image.Image] = list(output.images)
+    if request.init is not None and request.mask is not None:
+        return [paste_outside_mask(image, request.init.image, request.mask.image) for image in images]
+    return images
 
 
 def warm_up(pipe: DiffusionPipeline, family: Family, source: ModelSource) -> None:

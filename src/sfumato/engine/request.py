@@ -36,8 +36,17 @@ class Task(enum.Enum):
 
 @dataclass(frozen=True)
 class InitImage:
-    """The picture an image-to-image or inpaint render starts from; `strength` (0-1) is how much
-    of it is re-noised, diffusers' `strength`: 1 keeps nothing but its size."""
+    """The picture an image-to-image or inpaint render starts from (any size: the render stretches
+    it to the request's width and height).
+
+    `strength` (0-1) is diffusers' `strength`: how much noise is laid over the image before
+    denoising, so how far the picture may depart from it. 0 keeps it, 1 keeps nothing but its size
+    (and, for inpaint, the pixels outside the mask). Diffusers runs only the last
+    `strength * num_inference_steps` steps (rounded as each family's pipelines round it:
+    `Family.denoising_steps`), so a request must leave at least one.
+    Leonardo's `init_strength` means the opposite (how strongly the output reflects the image):
+    `strength = 1 - init_strength`, which the layer that reads Leonardo's fields works out.
+    """
 
     image: Image.Image
     strength: float
@@ -49,7 +58,11 @@ class InitImage:
 
 @dataclass(frozen=True)
 class Mask:
-    """Which part of the init image an inpaint render repaints: white repaints, black keeps."""
+    """Which part of the init image an inpaint render repaints: white repaints, black keeps.
+
+    Read as greyscale, at the init image's size (a mask of another size is refused). Pixels it
+    keeps (black) come back exactly as in the init image; grey ones blend the two (a soft edge).
+    """
 
     image: Image.Image
 
@@ -67,7 +80,8 @@ class RenderRequest:
     """One batched call: `num_images` pictures from one prompt, drawn as `task` says.
 
     Text-to-image (the default) has no `init` nor `mask`; image-to-image has an `init`; inpaint
-    has both. A request whose parts do not match its task is a programming error (ValueError).
+    has both (an outpaint is an inpaint of a larger canvas: `features.outpaint.outpaint_canvas`).
+    A request whose parts do not match its task is a programming error (ValueError).
     """
 
     prompt: str
@@ -101,6 +115,9 @@ class FamilyTraits:
     prompt costs a second denoiser pass per step, as on guidance-distilled FLUX)."""
     seed_max: int
     """The largest seed the family takes (Leonardo documents a lower one for FLUX)."""
+    init_strength: bool = True
+    """Whether its image-to-image honours the init image's strength (not FLUX Kontext's, which
+    edits the image as the prompt says, with no noise strength)."""
 
 
 StepCallback = Callable[[int, int], None]

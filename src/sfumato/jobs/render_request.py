@@ -1,17 +1,32 @@
 """A plan as the engine's `RenderRequest`: one mapping, used where a plan meets the engine (the
 POST-time check in the service and the render in the worker).
 
-It lives here, above both: `domain/` knows no engine type and the engine no plan.
+It lives here, above both: `domain/` knows no engine type and the engine no plan. The plan's
+images are read from the blob store here, so the POST-time check sees the same pictures (and can
+refuse a mask of another size) as the render.
 """
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
+
 from sfumato.domain.generation import GenerationPlan
-from sfumato.engine import RenderRequest
+from sfumato.domain.image_inputs import diffusers_strength
+from sfumato.engine import InitImage, Mask, RenderRequest, Task
+from sfumato.storage.blobs import BlobStore
 
 
-def render_request(plan: GenerationPlan) -> RenderRequest:
-    """What the engine draws for `plan`: the templated prompts and the resolved numbers."""
+def render_request(plan: GenerationPlan, blobs: BlobStore) -> RenderRequest:
+    """What the engine draws for `plan`: the templated prompts, the resolved numbers, and the
+    init image and mask it starts from (their files read from `blobs`)."""
+    init = mask = None
+    if plan.init_key is not None:
+        strength = diffusers_strength(plan.init_strength if plan.init_strength is not None else 0.5)
+        init = InitImage(image=_image(blobs, plan.init_key), strength=strength)
+    if plan.mask_key is not None:
+        mask = Mask(image=_image(blobs, plan.mask_key))
     return RenderRequest(
         prompt=plan.pipeline_prompt,
         negative_prompt=plan.pipeline_negative_prompt,
@@ -22,4 +37,14 @@ def render_request(plan: GenerationPlan) -> RenderRequest:
         guidance_scale=plan.guidance_scale,
         num_inference_steps=plan.num_inference_steps,
         scheduler=plan.scheduler,
+        task=Task(plan.task),
+        init=init,
+        mask=mask,
     )
+
+
+def _image(blobs: BlobStore, key: str) -> Image.Image:
+    """A stored image, decoded in full now (stored images were checked and re-encoded on upload)."""
+    image = Image.open(io.BytesIO(blobs.get(key)))
+    image.load()
+    return image

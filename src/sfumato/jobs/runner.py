@@ -91,7 +91,7 @@ def run_job(ctx: JobContext, lease: Lease, on_step: StepCallback | None = None) 
         if not ctx.engine.weights_ready(entry):
             _park(ctx, lease, entry.weights.source)
             return
-        images = ctx.engine.render(entry, render_request(claimed.plan), on_step)
+        images = ctx.engine.render(entry, render_request(claimed.plan, ctx.blobs), on_step)
         if not lease.renew():
             return  # a stale worker: whoever holds the job now writes the one image set
         keys = store_images(ctx.blobs, prefix, entry.name, claimed.plan.prompt, images)

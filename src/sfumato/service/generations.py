@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sfumato.catalog import ModelCatalog
 from sfumato.domain.generation import GenerationRequest, resolve
+from sfumato.domain.image_inputs import ImageOrigin, ImageRef, SourceImages
+from sfumato.domain.init_images import UploadState
 from sfumato.domain.pricing import PriceModel
 from sfumato.domain.status import GenerationStatus
 from sfumato.domain.views import GenerationView, Principal
@@ -21,12 +23,14 @@ from sfumato.jobs.outputs import generation_prefix
 from sfumato.jobs.queue import add_job
 from sfumato.jobs.render_request import render_request
 from sfumato.storage.blobs import BlobStore
+from sfumato.store.init_images import get_owned_init_image
 from sfumato.store.repositories import (
     count_pending_generations,
     creations_since,
     get_owned_generation,
     list_user_generations,
     lock_key_for_create,
+    owned_generated_image_key,
     record_create,
     utcnow,
 )
@@ -94,9 +98,11 @@ class GenerationService:
         refusal = self.engine.availability(model)
         if refusal is not None:
             raise ModelUnavailable(refusal, f"{GENERATION_ARGS_PATH}.modelId")
-        plan = resolve(request, model, self.catalog.key_of(model), self.engine.traits(model))
-        # Family rules (a scheduler a flow-matching model cannot use, ...) are refused here, not at run time.
-        self.engine.check(model, render_request(plan))
+        images = self.source_images(key.user_id, request)
+        plan = resolve(request, model, self.catalog.key_of(model), self.engine.traits(model), images)
+        # Family rules (a scheduler a flow-matching model cannot use, a mask of another size than its
+        # image, ...) are refused here, not at run time.
+        self.engine.check(model, render_request(plan, self.blobs))
         cost = self.prices.credits(
             width=plan.width, height=plan.height, num_images=plan.num_images, alchemy=plan.alchemy
         )
@@ -109,20 +115,6 @@ class GenerationService:
                 user_id=key.user_id,
                 api_key_id=key.key_id,
                 status=GenerationStatus.PENDING,
-                prompt=plan.prompt,
-                negative_prompt=plan.negative_prompt,
-                model_id=plan.model_id,
-                sd_version=plan.sd_version,
-                width=plan.width,
-                height=plan.height,
-                num_images=plan.num_images,
-                inference_steps=plan.num_inference_steps,
-                guidance_scale=plan.guidance_scale,
-                seed=plan.seed,
-                scheduler=plan.scheduler,
-                preset_style=plan.preset_style,
-                alchemy=plan.alchemy,
-                public=plan.public,
                 credit_cost=cost,
                 plan=plan.to_json(),
                 created_at=now,
@@ -134,6 +126,29 @@ class GenerationService:
             record_create(session, key.key_id, now, keep=RATE_WINDOW)
         self.on_queued()
         return CreatedGeneration(generation.id, cost)
+
+    def source_images(self, user_id: str, request: GenerationRequest) -> SourceImages:
+        """The stored keys of the images the request names, each found among the caller's own: an
+        id of someone else's image, or of an upload not made yet, is a 400 on the field that named it."""
+        with self.session_factory() as session:
+            init = self._image_key(session, user_id, request.init_image)
+            mask = self._image_key(session, user_id, request.mask_image)
+        return SourceImages(init_key=init, mask_key=mask)
+
+    @staticmethod
+    def _image_key(session: Session, user_id: str, ref: ImageRef | None) -> str | None:
+        if ref is None:
+            return None
+        if ref.origin is ImageOrigin.GENERATED:
+            key = owned_generated_image_key(session, ref.id, user_id)
+            what = "a generated image of this user"
+        else:
+            row = get_owned_init_image(session, ref.id, user_id)
+            key = row.blob_key if row is not None and row.state == UploadState.UPLOADED else None
+            what = "an uploaded init image of this user (POST /init-image, then its upload form)"
+        if key is None:
+            raise ClientError(f"invalid init image id: {ref.id} is not {what}", f"{GENERATION_ARGS_PATH}.{ref.field}")
+        return key
 
     def get(self, user_id: str, generation_id: str) -> GenerationView | None:
         with self.session_factory() as session:

@@ -1,1 +1,1 @@
-"""Where generated images live: the BlobStore protocol and its implementations."""
+"""Where images live (the BlobStore protocol and its implementations) and how uploads reach them."""

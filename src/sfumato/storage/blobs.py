@@ -17,6 +17,12 @@ from typing import Protocol
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
 
+    def get(self, key: str) -> bytes:
+        """The stored bytes; FileNotFoundError when the key holds nothing."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
     def delete_prefix(self, prefix: str) -> None: ...
 
 
@@ -48,6 +54,13 @@ class LocalBlobStore:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, target)
+
+    def get(self, key: str) -> bytes:
+        return self.path_for(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        """One file; already gone is fine (deleting is idempotent)."""
+        self.path_for(key).unlink(missing_ok=True)
 
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self.path_for(prefix), ignore_errors=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sfumato.domain.keys import key_matches, lookup_prefix
 from sfumato.domain.status import GenerationStatus
-from sfumato.store.tables import ApiKey, CreateEvent, Generation, User
+from sfumato.store.tables import ApiKey, CreateEvent, GeneratedImage, Generation, User
 
 
 def utcnow() -> datetime:
@@ -48,6 +48,15 @@ def find_active_key(session: Session, secret: str) -> ApiKey | None:
 def get_owned_generation(session: Session, generation_id: str, user_id: str) -> Generation | None:
     """A generation only if `user_id` owns it: someone else's id reads as unknown."""
     return session.scalar(select(Generation).where(Generation.id == generation_id, Generation.user_id == user_id))
+
+
+def owned_generated_image_key(session: Session, image_id: str, user_id: str) -> str | None:
+    """The stored key of a generated image if one of `user_id`'s generations made it, else None."""
+    return session.scalar(
+        select(GeneratedImage.blob_key)
+        .join(Generation, Generation.id == GeneratedImage.generation_id)
+        .where(GeneratedImage.id == image_id, Generation.user_id == user_id)
+    )
 
 
 def list_user_generations(session: Session, user_id: str, offset: int, limit: int) -> list[Generation]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -55,22 +55,9 @@ class Generation(Base):
     api_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    prompt: Mapped[str] = mapped_column(Text)
-    negative_prompt: Mapped[str] = mapped_column(Text)
-    model_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    sd_version: Mapped[str] = mapped_column(String(32))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    num_images: Mapped[int] = mapped_column(Integer)
-    inference_steps: Mapped[int] = mapped_column(Integer)
-    guidance_scale: Mapped[float] = mapped_column(Float)
-    seed: Mapped[int] = mapped_column(BigInteger)
-    scheduler: Mapped[str] = mapped_column(String(32))
-    preset_style: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    alchemy: Mapped[bool] = mapped_column(Boolean)
-    public: Mapped[bool] = mapped_column(Boolean)
     credit_cost: Mapped[int] = mapped_column(Integer)
-    # What the engine runs (resolved prompt template, model folder); kept for re-runs.
+    # The request as resolved (`GenerationPlan.to_json`): the one record of every request field, what
+    # the wire shows and the worker runs. Nothing filters or sorts by those fields, so none is a column.
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
@@ -159,3 +146,20 @@ class CreateEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     api_key_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class InitImage(Base):
+    """An init image or canvas mask: made `pending` by `POST /init-image`, `uploaded` by its one
+    accepted upload (the file then is at `blob_key`). The state is what makes an upload URL single use."""
+
+    __tablename__ = "init_images"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    api_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    extension: Mapped[str] = mapped_column(String(8))
+    blob_key: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    uploaded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

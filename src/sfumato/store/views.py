@@ -3,9 +3,11 @@ is a copy, safe to hand past the session's end."""
 
 from __future__ import annotations
 
+from sfumato.domain.generation import GenerationPlan
+from sfumato.domain.init_images import InitImageKind, UploadState
 from sfumato.domain.status import GenerationStatus
-from sfumato.domain.views import GenerationView, ImageView, Principal, WebhookOwner
-from sfumato.store.tables import ApiKey, GeneratedImage, Generation
+from sfumato.domain.views import GenerationView, ImageView, InitImageView, Principal, WebhookOwner
+from sfumato.store.tables import ApiKey, GeneratedImage, Generation, InitImage
 
 
 def image_view(row: GeneratedImage) -> ImageView:
@@ -13,25 +15,28 @@ def image_view(row: GeneratedImage) -> ImageView:
 
 
 def generation_view(row: Generation) -> GenerationView:
+    """The request's fields come from the plan, their one record; the rest are the row's own."""
+    plan = GenerationPlan.from_json(row.plan, to_run=False)
     return GenerationView(
         id=row.id,
         user_id=row.user_id,
         status=GenerationStatus(row.status),
         failure_reason=row.failure_reason,
-        prompt=row.prompt,
-        negative_prompt=row.negative_prompt,
-        model_id=row.model_id,
-        sd_version=row.sd_version,
-        width=row.width,
-        height=row.height,
-        num_images=row.num_images,
-        inference_steps=row.inference_steps,
-        guidance_scale=row.guidance_scale,
-        seed=row.seed,
-        scheduler=row.scheduler,
-        preset_style=row.preset_style,
-        alchemy=row.alchemy,
-        public=row.public,
+        prompt=plan.prompt,
+        negative_prompt=plan.negative_prompt,
+        model_id=plan.model_id,
+        sd_version=plan.sd_version,
+        width=plan.width,
+        height=plan.height,
+        num_images=plan.num_images,
+        inference_steps=plan.num_inference_steps,
+        guidance_scale=plan.guidance_scale,
+        seed=plan.seed,
+        scheduler=plan.scheduler,
+        preset_style=plan.preset_style,
+        alchemy=plan.alchemy,
+        public=plan.public,
+        init_strength=plan.init_strength,
         credit_cost=row.credit_cost,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -54,4 +59,17 @@ def webhook_owner(row: ApiKey) -> WebhookOwner | None:
         created_at=row.created_at,
         webhook_url=row.webhook_url,
         webhook_api_key=row.webhook_api_key,
+    )
+
+
+def init_image_view(row: InitImage) -> InitImageView:
+    return InitImageView(
+        id=row.id,
+        user_id=row.user_id,
+        kind=InitImageKind(row.kind),
+        extension=row.extension,
+        blob_key=row.blob_key,
+        state=UploadState(row.state),
+        created_at=row.created_at,
+        uploaded_at=row.uploaded_at,
     )

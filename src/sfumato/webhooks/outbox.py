@@ -35,8 +35,9 @@ def enqueue_generation_webhook(
     if owner is None:
         return None
     base = files_base_url.rstrip("/")
-    model = catalog.get(generation.model_id) if generation.model_id else None
-    envelope = generation_envelope(generation_view(generation), owner, model, lambda blob: f"{base}/files/{blob}", now)
+    view = generation_view(generation)
+    model = catalog.get(view.model_id) if view.model_id else None
+    envelope = generation_envelope(view, owner, model, lambda blob: f"{base}/files/{blob}", now)
     delivery = WebhookDelivery(
         id=str(uuid.uuid4()),
         generation_id=generation.id,

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
 
 from sfumato.domain.generation import GenerationRequest
+from sfumato.domain.image_inputs import CanvasMode, ImageOrigin, ImageRef
 from sfumato.domain.presets import STYLE_UUID_PRESETS
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
 from sfumato.wire.enums import (
@@ -120,9 +121,6 @@ NOT_YET_SUPPORTED: dict[str, str] = {
     "highResolution": "Prompt Magic high resolution",
     "imagePrompts": "image prompts",
     "imagePromptWeight": "image prompts",
-    "init_generation_image_id": "image-to-image from a generated image",
-    "init_image_id": "image-to-image from an init image",
-    "init_strength": "image-to-image strength",
     "photoReal": "PhotoReal",
     "photoRealVersion": "PhotoReal",
     "photoRealStrength": "PhotoReal",
@@ -138,10 +136,6 @@ NOT_YET_SUPPORTED: dict[str, str] = {
     "controlNet": "legacy ControlNet",
     "controlNetType": "legacy ControlNet",
     "weighting": "legacy ControlNet",
-    "canvasRequest": "Canvas (inpainting/outpainting)",
-    "canvasRequestType": "Canvas (inpainting/outpainting)",
-    "canvasInitId": "Canvas (inpainting/outpainting)",
-    "canvasMaskId": "Canvas (inpainting/outpainting)",
     "enhancePrompt": "prompt enhancement",
     "enhancePromptInstruction": "prompt enhancement",
 }
@@ -179,6 +173,7 @@ def parse_create_generation(payload: Any) -> GenerationRequest:
                 f"{GENERATION_ARGS_PATH}.styleUUID",
             )
 
+    init_image, mask_image = _image_inputs(body)
     return GenerationRequest(
         prompt=body.prompt,
         negative_prompt=body.negative_prompt,
@@ -194,4 +189,50 @@ def parse_create_generation(payload: Any) -> GenerationRequest:
         preset_style=preset,
         alchemy=body.alchemy,
         public=body.public,
+        init_image=init_image,
+        mask_image=mask_image,
+        init_strength=None if body.init_strength is None else float(body.init_strength),
     )
+
+
+def _refuse(field: str, message: str) -> ClientError:
+    return ClientError(message, f"{GENERATION_ARGS_PATH}.{field}")
+
+
+def _image_inputs(body: CreateGenerationBody) -> tuple[ImageRef | None, ImageRef | None]:
+    """The init image and mask the body names (sfumato.domain.image_inputs): one way at a time."""
+    canvas_fields = {"canvasRequestType": body.canvasRequestType, "canvasInitId": body.canvasInitId,
+                     "canvasMaskId": body.canvasMaskId}  # fmt: skip
+    if not body.canvasRequest:
+        for field, value in canvas_fields.items():
+            if value is not None:
+                raise _refuse(field, f"{field} is part of a canvas request: send it with canvasRequest: true")
+        if body.init_image_id is not None and body.init_generation_image_id is not None:
+            raise _refuse(
+                "init_generation_image_id", "send one init image: init_image_id or init_generation_image_id, not both"
+            )
+        if body.init_image_id is not None:
+            return ImageRef(ImageOrigin.UPLOADED, body.init_image_id, "init_image_id"), None
+        if body.init_generation_image_id is not None:
+            return ImageRef(ImageOrigin.GENERATED, body.init_generation_image_id, "init_generation_image_id"), None
+        return None, None
+
+    for field in ("init_image_id", "init_generation_image_id"):
+        if getattr(body, field) is not None:
+            raise _refuse(field, f"a canvas request takes its image from canvasInitId; remove {field}")
+    if body.canvasRequestType is None:
+        raise _refuse(
+            "canvasRequestType", "a canvas request needs canvasRequestType (INPAINT, OUTPAINT, IMG2IMG, SKETCH2IMG)"
+        )
+    if body.canvasInitId is None:
+        raise _refuse("canvasInitId", "a canvas request needs canvasInitId (an image from POST /canvas-init-image)")
+    mode = CanvasMode(body.canvasRequestType)
+    init = ImageRef(ImageOrigin.UPLOADED, body.canvasInitId, "canvasInitId")
+    if not mode.repaints_mask:
+        if body.canvasMaskId is not None:
+            raise _refuse("canvasMaskId", f"{mode.value} redraws the whole canvas image; remove canvasMaskId "
+                          "(a mask applies to INPAINT and OUTPAINT)")  # fmt: skip
+        return init, None
+    if body.canvasMaskId is None:
+        raise _refuse("canvasMaskId", f"{mode.value} repaints the white part of a mask: send canvasMaskId")
+    return init, ImageRef(ImageOrigin.UPLOADED, body.canvasMaskId, "canvasMaskId")

@@ -6,6 +6,7 @@ import pytest
 
 from sfumato.catalog import TINY_MODEL_ID, ModelCatalog
 from sfumato.domain.generation import GenerationRequest, resolve
+from sfumato.domain.image_inputs import DEFAULT_INIT_STRENGTH, ImageOrigin, ImageRef, SourceImages, diffusers_strength
 from sfumato.engine import Engine
 from sfumato.errors import ClientError
 
@@ -126,3 +127,52 @@ def test_prompt_caps_count_code_points() -> None:
     assert resolve(both, TINY, TINY_MODEL_ID, TINY_TRAITS).prompt == emoji
     with pytest.raises(ClientError):
         resolve(GenerationRequest(prompt=emoji + "x"), TINY, TINY_MODEL_ID, TINY_TRAITS)
+
+
+# --- images a generation starts from -------------------------------------------------------------
+
+UPLOAD = ImageRef(ImageOrigin.UPLOADED, "u1", "init_image_id")
+MASK = ImageRef(ImageOrigin.UPLOADED, "m1", "canvasMaskId")
+
+
+def image_plan(images: SourceImages, traits: object = TINY_TRAITS, **fields: object):  # type: ignore[no-untyped-def]
+    request = GenerationRequest(prompt="a cat", **fields)  # type: ignore[arg-type]
+    return resolve(request, TINY, TINY_MODEL_ID, traits, images)  # type: ignore[arg-type]
+
+
+def test_an_init_image_makes_image_to_image_and_a_mask_inpaint() -> None:
+    plain = image_plan(SourceImages(init_key="k/init.png"), init_image=UPLOAD, init_strength=0.9)
+    assert (plain.task, plain.init_key, plain.mask_key, plain.init_strength) == (
+        "image-to-image", "k/init.png", None, 0.9,
+    )  # fmt: skip
+    masked = image_plan(SourceImages("k/init.png", "k/mask.png"), init_image=UPLOAD, mask_image=MASK)
+    assert (masked.task, masked.mask_key, masked.init_strength) == ("inpaint", "k/mask.png", DEFAULT_INIT_STRENGTH)
+    assert plan_for().task == "text-to-image" and plan_for().init_strength is None
+
+
+@pytest.mark.parametrize("strength", [0.05, 0.95, 1.0])
+def test_init_strength_is_leonardos_range(strength: float) -> None:
+    with pytest.raises(ClientError) as raised:
+        image_plan(SourceImages(init_key="k"), init_image=UPLOAD, init_strength=strength)
+    assert raised.value.path.endswith(".init_strength") and "between 0.1 and 0.9" in raised.value.message
+
+
+def test_init_strength_without_an_image_is_refused_not_ignored() -> None:
+    with pytest.raises(ClientError) as raised:
+        plan_for(init_strength=0.5)
+    assert raised.value.path.endswith(".init_strength")
+
+
+def test_a_family_without_a_noise_strength_refuses_init_strength() -> None:
+    kontext = next(entry for entry in CATALOG.listed() if entry.family == "flux-kontext")
+    traits = Engine.traits(kontext)
+    assert traits.init_strength is False
+    with pytest.raises(ClientError) as raised:
+        image_plan(SourceImages(init_key="k"), traits, init_image=UPLOAD, init_strength=0.5)
+    assert raised.value.path.endswith(".init_strength")
+    assert image_plan(SourceImages(init_key="k"), traits, init_image=UPLOAD).task == "image-to-image"
+
+
+def test_leonardos_init_strength_is_the_complement_of_diffusers_strength() -> None:
+    assert diffusers_strength(0.9) == 0.1 and diffusers_strength(0.1) == 0.9  # exact: 10 steps keep 1
+    assert diffusers_strength(0.5) == 0.5

@@ -195,24 +195,6 @@ def test_a_styles_stock_negative_terms_apply_except_where_a_negative_prompt_cost
 
 
 @pytest.mark.parametrize(
-    ("task", "parts", "field"),
-    [
-        (Task.IMAGE_TO_IMAGE, {"init": InitImage(PICTURE, 0.6)}, "init_image_id"),
-        (Task.INPAINT, {"init": InitImage(PICTURE, 1.0), "mask": Mask(PICTURE)}, "canvasRequestType"),
-    ],
-)
-@pytest.mark.parametrize("name", NAMES)
-def test_tasks_other_than_text_to_image_are_refused_for_now(
-    name: str, task: Task, parts: dict[str, Any], field: str
-) -> None:
-    """The pipelines are known (below) but not wired yet: a request for them is a 400 naming the field."""
-    with pytest.raises(NotSupported) as refused:
-        family_of(name).check(replace(BASE, task=task, **parts))
-    assert refused.value.path == f"{GENERATION_ARGS_PATH}.{field}"
-    assert task.value in refused.value.message and family_of(name).label in refused.value.message
-
-
-@pytest.mark.parametrize(
     ("task", "parts"),
     [
         (Task.TEXT_TO_IMAGE, {"init": InitImage(PICTURE, 0.5)}),

@@ -22,7 +22,7 @@ def generation(
         id="g-1", user_id="u-1", status=status, failure_reason=failure_reason, prompt="a cat", negative_prompt="",
         model_id="b24e16ff-06e3-43eb-8d33-4416c2d75876", sd_version="v1_5", width=64, height=64, num_images=1,
         inference_steps=10, guidance_scale=7.0, seed=905778432, scheduler="EULER_DISCRETE", preset_style=None,
-        alchemy=False, public=False, credit_cost=2, created_at=MOMENT, updated_at=MOMENT,
+        alchemy=False, public=False, init_strength=None, credit_cost=2, created_at=MOMENT, updated_at=MOMENT,
         images=(image,),  # on every status: the serialisers show images only when COMPLETE
     )  # fmt: skip
 

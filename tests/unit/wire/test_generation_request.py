@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from sfumato.errors import BadRequest, NotSupported, SfumatoError, ValidationFailed
+from sfumato.domain.image_inputs import ImageOrigin, ImageRef
+from sfumato.errors import BadRequest, ClientError, NotSupported, SfumatoError, ValidationFailed
 from sfumato.wire.generation_request import NOT_YET_SUPPORTED, CreateGenerationBody, parse_create_generation
 from sfumato.wire.json_body import decode_json_body
 
@@ -88,8 +89,8 @@ def test_every_not_yet_supported_field_is_a_known_key_and_refused() -> None:
     for field in NOT_YET_SUPPORTED:
         assert field in known, field
     refused = {
-        "tiling": True, "init_image_id": "abc", "init_strength": 0.5, "transparency": "foreground_only",
-        "elements": [{"akUUID": "a"}], "contrast": 3.5, "controlNetType": "POSE", "canvasRequestType": "INPAINT",
+        "tiling": True, "unzoom": True, "unzoomAmount": 0.5, "transparency": "foreground_only",
+        "elements": [{"akUUID": "a"}], "contrast": 3.5, "controlNetType": "POSE",
         "userElements": [{"userLoraId": 1}], "imagePrompts": ["a"],
     }  # fmt: skip
     for field, value in refused.items():
@@ -134,3 +135,47 @@ def test_hostile_json_is_refused_naming_the_field(raw: bytes, field: str | None,
 def test_deep_but_legal_nesting_and_big_legal_numbers_decode() -> None:
     assert decode_json_body(b'{"a": ' * 31 + b"1" + b"}" * 31) is not None
     assert decode_json_body(b"[" + b"9" * 64 + b"]") == [int("9" * 64)]
+
+
+# --- images a generation starts from (sfumato.domain.image_inputs) --------------------------------
+
+
+def test_init_image_ids_become_references_naming_their_field() -> None:
+    uploaded = parse_create_generation({"prompt": "x", "init_image_id": "u1", "init_strength": 0.9})
+    assert uploaded.init_image == ImageRef(ImageOrigin.UPLOADED, "u1", "init_image_id")
+    assert (uploaded.mask_image, uploaded.init_strength) == (None, 0.9)
+    generated = parse_create_generation({"prompt": "x", "init_generation_image_id": "g1"})
+    assert generated.init_image == ImageRef(ImageOrigin.GENERATED, "g1", "init_generation_image_id")
+
+
+@pytest.mark.parametrize(
+    ("mode", "with_mask"), [("INPAINT", True), ("OUTPAINT", True), ("IMG2IMG", False), ("SKETCH2IMG", False)]
+)
+def test_a_canvas_request_names_its_image_and_for_repainting_its_mask(mode: str, with_mask: bool) -> None:
+    body = {"prompt": "x", "canvasRequest": True, "canvasRequestType": mode, "canvasInitId": "c1"}
+    if with_mask:
+        body["canvasMaskId"] = "m1"
+    request = parse_create_generation(body)
+    assert request.init_image == ImageRef(ImageOrigin.UPLOADED, "c1", "canvasInitId")
+    assert request.mask_image == (ImageRef(ImageOrigin.UPLOADED, "m1", "canvasMaskId") if with_mask else None)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"init_image_id": "a", "init_generation_image_id": "b"}, "init_generation_image_id"),
+        ({"canvasInitId": "c"}, "canvasInitId"),  # without canvasRequest: true
+        ({"canvasRequest": False, "canvasMaskId": "m"}, "canvasMaskId"),
+        ({"canvasRequest": True, "canvasInitId": "c"}, "canvasRequestType"),
+        ({"canvasRequest": True, "canvasRequestType": "INPAINT"}, "canvasInitId"),
+        ({"canvasRequest": True, "canvasRequestType": "INPAINT", "canvasInitId": "c"}, "canvasMaskId"),
+        ({"canvasRequest": True, "canvasRequestType": "IMG2IMG", "canvasInitId": "c", "canvasMaskId": "m"},
+         "canvasMaskId"),
+        ({"canvasRequest": True, "canvasRequestType": "IMG2IMG", "canvasInitId": "c", "init_image_id": "i"},
+         "init_image_id"),
+    ],
+)  # fmt: skip
+def test_images_named_more_than_one_way_or_half_a_canvas_are_refused(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(ClientError) as raised:
+        parse_create_generation({"prompt": "x", **body})
+    assert raised.value.path == f"{ARGS}.{field}"

@@ -11,6 +11,9 @@ from sfumato.errors import NotFound
 
 router = APIRouter(tags=["files"])
 
+# Generated images are PNG; uploaded init images keep the format they were asked for.
+MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+
 
 @router.get("/files/{key:path}")
 def get_file(key: str, container: ContainerDep) -> FileResponse:
@@ -21,4 +24,5 @@ def get_file(key: str, container: ContainerDep) -> FileResponse:
         found = False
     if not found:
         raise NotFound("File not found")
-    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=31536000"})
+    media_type = MEDIA_TYPES.get(path.suffix.lower(), "image/png")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=31536000"})

@@ -31,6 +31,9 @@ SEED_MAX = 2**32 - 1
 _DETECTION = ("recognised", "index_hints", "key_fragment")
 # The Leonardo field that asks for each task other than text-to-image.
 _TASK_FIELDS = {Task.IMAGE_TO_IMAGE: "init_image_id", Task.INPAINT: "canvasRequestType"}
+# The Leonardo fields that carry an init image's strength and a canvas mask.
+_STRENGTH_FIELD = "init_strength"
+_MASK_FIELD = "canvasMaskId"
 
 
 def refuse(field: str, message: str) -> NotSupported:
@@ -90,9 +93,13 @@ class Family:
     title: ClassVar[str | None] = None
     """How refusals name the family (`name` when None)."""
     pipelines: ClassVar[Mapping[Task, DiffusersClass]]
-    """The diffusers pipeline for each task diffusers has one for (text-to-image loads single files)."""
-    tasks: ClassVar[frozenset[Task]] = frozenset({Task.TEXT_TO_IMAGE})
-    """The tasks Sfumato renders for this family today; others are refused at POST."""
+    """The diffusers pipeline for each task diffusers has one for (text-to-image loads single files;
+    the others are made from it with `from_pipe`). A task without one is refused at POST."""
+    strength_tasks: ClassVar[frozenset[Task]] = frozenset({Task.IMAGE_TO_IMAGE, Task.INPAINT})
+    """The tasks whose pipeline takes the init image's `strength` (diffusers' noise strength)."""
+    image_to_image_takes_size: ClassVar[bool] = False
+    """Whether its image-to-image pipeline takes `width`/`height` (SD's and SDXL's draw at the init
+    image's size, which the renderer has made the request's)."""
     defaults: ClassVar[FamilyDefaults]
 
     # How `sfumato models add` recognises the family without loading the model (`weights/detect.py`).
@@ -129,7 +136,11 @@ class Family:
 
     @property
     def traits(self) -> FamilyTraits:
-        return FamilyTraits(style_negative_terms=self.style_negative_terms, seed_max=self.seed_max)
+        return FamilyTraits(
+            style_negative_terms=self.style_negative_terms,
+            seed_max=self.seed_max,
+            init_strength=Task.IMAGE_TO_IMAGE in self.strength_tasks,
+        )
 
     def pipeline_class(self, task: Task = Task.TEXT_TO_IMAGE) -> Any:
         """The diffusers pipeline class for `task`, imported now."""
@@ -137,11 +148,13 @@ class Family:
 
     def check(self, request: RenderRequest) -> None:
         """Refuse (a 400 naming the Leonardo field) what this family cannot honour."""
-        if request.task not in self.tasks:
+        if request.task not in self.pipelines:
             raise refuse(
                 _TASK_FIELDS[request.task],
-                f"{request.task.value} is not supported for {self.label} models yet; send a text-to-image request",
+                f"{request.task.value} is not supported for {self.label} models (diffusers has no "
+                f"{request.task.value} pipeline for them); send a text-to-image request",
             )
+        self._check_images(request)
         if not 0 <= request.seed <= self.seed_max:
             path = f"{GENERATION_ARGS_PATH}.seed"
             raise ClientError(f"seed must be between 0 and {self.seed_max}, got {request.seed}", path)
@@ -154,6 +167,35 @@ class Family:
                     field, f"{field} must be a multiple of {self.size_multiple} for {self.label} models, got {value}"
                 )
 
+    def _check_images(self, request: RenderRequest) -> None:
+        """A mask of the init image's size, and an init strength that leaves a step to run."""
+        if request.init is None:
+            return
+        if request.mask is not None and request.mask.image.size != request.init.image.size:
+            (mask_w, mask_h), (init_w, init_h) = request.mask.image.size, request.init.image.size
+            raise ClientError(
+                f"the mask ({mask_w}x{mask_h}) must be the size of the init image ({init_w}x{init_h})",
+                f"{GENERATION_ARGS_PATH}.{_MASK_FIELD}",
+            )
+        if self.denoising_steps(request) < 1:
+            raise refuse(
+                _STRENGTH_FIELD,
+                f"{request.num_inference_steps} steps at an init strength of {request.init.strength:g} leave no "
+                f"denoising step to run ({self.label} models run only that share of the steps): ask for more "
+                "num_inference_steps, or let the picture depart further from the init image",
+            )
+
+    def denoising_steps(self, request: RenderRequest) -> int:
+        """The steps the pipeline runs: with an init image's strength, only the last share of them."""
+        if request.init is None or request.task not in self.strength_tasks:
+            return request.num_inference_steps
+        return self.strength_steps(request.num_inference_steps, request.init.strength)
+
+    @staticmethod
+    def strength_steps(steps: int, strength: float) -> int:
+        """The steps left at `strength`, as diffusers' SD pipelines count them: `int(steps * strength)`."""
+        return min(int(steps * strength), steps)
+
     def make_scheduler(self, name: str, base_config: Mapping[str, Any]) -> SchedulerMixin:
         """Any of Leonardo's seven schedulers, derived from the model's own scheduler config."""
         from sfumato.engine.families.schedulers import leonardo_scheduler
@@ -161,16 +203,35 @@ class Family:
         return leonardo_scheduler(name, base_config)
 
     def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]:
-        """A text-to-image call with classic classifier-free guidance (the negative prompt's pass)."""
+        """A call with classic classifier-free guidance (the negative prompt's pass), plus the
+        task's images (`image_kwargs`)."""
         return {
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt or None,
-            "width": request.width,
-            "height": request.height,
+            **self.size_kwargs(request),
             "num_images_per_prompt": request.num_images,
             "guidance_scale": request.guidance_scale,
             "num_inference_steps": request.num_inference_steps,
+            **self.image_kwargs(request),
         }
+
+    def size_kwargs(self, request: RenderRequest) -> dict[str, Any]:
+        """`width` and `height`, for the pipelines that take them."""
+        if request.task is Task.IMAGE_TO_IMAGE and not self.image_to_image_takes_size:
+            return {}
+        return {"width": request.width, "height": request.height}
+
+    def image_kwargs(self, request: RenderRequest) -> dict[str, Any]:
+        """The init image, its strength and the mask, for the task's pipeline (the renderer has
+        already fitted them to the request's size)."""
+        if request.init is None:
+            return {}
+        kwargs: dict[str, Any] = {"image": request.init.image}
+        if request.task in self.strength_tasks:
+            kwargs["strength"] = request.init.strength
+        if request.mask is not None:
+            kwargs["mask_image"] = request.mask.image
+        return kwargs
 
 
 # The one Leonardo scheduler that has a flow-matching counterpart: Euler, which is what SD3 and
@@ -187,6 +248,7 @@ class FlowMatching(Family):
     """
 
     size_multiple = 16
+    image_to_image_takes_size = True
     schedulers = (FLOW_MATCH_SCHEDULER,)
     scheduler_rule = (
         f"which are flow-matching: only {FLOW_MATCH_SCHEDULER} (the model's flow-matching Euler scheduler) is supported"
@@ -197,3 +259,9 @@ class FlowMatching(Family):
         from diffusers.schedulers.scheduling_flow_match_euler_discrete import FlowMatchEulerDiscreteScheduler
 
         return FlowMatchEulerDiscreteScheduler.from_config(dict(base_config))
+
+    @staticmethod
+    def strength_steps(steps: int, strength: float) -> int:
+        """As diffusers' flow-matching pipelines count them: what is left after skipping
+        `int(steps - steps * strength)`, which rounds the other way from SD's count."""
+        return steps - int(max(steps - min(steps * strength, steps), 0))

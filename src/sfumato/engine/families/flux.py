@@ -10,7 +10,9 @@ negative terms are left out on FLUX: `style_negative_terms`).
 
 Scheduler and size rules are SD3's (`FlowMatching`): only EULER_DISCRETE (the model's
 flow-matching Euler), sides multiples of 16 (8x VAE, then 2x2 latent packing). Seeds go up to
-2147483637, as Leonardo documents for FLUX.
+2147483637, as Leonardo documents for FLUX. Image-to-image (`FluxImg2ImgPipeline`) and inpaint
+(`FluxInpaintPipeline`, which works with FLUX.1 [dev]'s own transformer) take the same call plus
+the init image, its strength and the mask.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from sfumato.engine.families.base import FamilyDefaults, FlowMatching, by_task
-from sfumato.engine.request import RenderRequest
+from sfumato.engine.request import RenderRequest, Task
 
 _PACKAGE = "diffusers.pipelines.flux"
 # T5 tokens of the prompt: FLUX.1 [dev]'s 512, the most the pipeline accepts.
@@ -41,16 +43,9 @@ class Flux(FlowMatching):
     style_negative_terms = False
 
     def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]:
-        negative = request.negative_prompt or None
         return {
-            "prompt": request.prompt,
-            "negative_prompt": negative,
-            "true_cfg_scale": TRUE_CFG_SCALE if negative else 1.0,
-            "width": request.width,
-            "height": request.height,
-            "num_images_per_prompt": request.num_images,
-            "guidance_scale": request.guidance_scale,
-            "num_inference_steps": request.num_inference_steps,
+            **super().pipeline_kwargs(request),
+            "true_cfg_scale": TRUE_CFG_SCALE if request.negative_prompt else 1.0,
             "max_sequence_length": MAX_SEQUENCE_LENGTH,
         }
 
@@ -64,6 +59,13 @@ class FluxKontext(Flux):
     (1024² by default, keeping the aspect ratio), so the call sets `max_area` to the requested area
     and the picture keeps the requested size.
 
+    Image-to-image is Kontext's own edit: the init image, stretched to the requested size, is the
+    context image the model changes as the prompt says (`_auto_resize` off, so diffusers does not
+    move it to one of Kontext's preferred sizes). That pipeline has no noise strength, so the init
+    image's strength does not apply (`FamilyTraits.init_strength` is False for it); a plain FLUX
+    img2img pass over Kontext's weights would honour a strength but lose the edit Kontext is for.
+    Inpaint (`FluxKontextInpaintPipeline`) honours strength like FLUX's.
+
     Its diffusers folders are recognised by their pipeline class; a single file has FLUX's tensor
     names (no `key_fragment` of its own) and is detected as FLUX.
     """
@@ -76,6 +78,13 @@ class FluxKontext(Flux):
         inpaint=("pipeline_flux_kontext_inpaint", "FluxKontextInpaintPipeline"),
     )
     defaults = FamilyDefaults("FLUX_DEV", 1024, 1024, 28, 2.5)
+    strength_tasks = frozenset({Task.INPAINT})
 
     def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]:
-        return {**super().pipeline_kwargs(request), "image": None, "max_area": request.width * request.height}
+        # Text-to-image: no context image.
+        return {
+            "image": None,
+            **super().pipeline_kwargs(request),
+            "max_area": request.width * request.height,
+            "_auto_resize": False,
+        }

@@ -51,7 +51,9 @@ class SDXLLightning(SDXL):
     guidance is above 1.
 
     Schedulers: only EULER_DISCRETE (trailing Euler, what the model was distilled with); Leonardo's
-    other samplers are refused rather than run off the schedule the UNet learnt.
+    other samplers are refused rather than run off the schedule the UNet learnt. Image-to-image
+    and inpaint are SDXL's pipelines on the same modules, on the same trailing schedule (an init
+    strength runs its last share of those steps).
     """
 
     name = "sdxl-lightning"

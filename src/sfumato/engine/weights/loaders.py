@@ -9,6 +9,8 @@ Three kinds, one function each, all offline (`local_files_only`; nothing here ev
 - a base folder plus a replacement UNet file (a diffusers-format UNet state dict, as
   SDXL-Lightning ships): the UNet is built from the base's UNet config, filled from the file, and
   handed to `from_pretrained`, so the base's own UNet is never loaded.
+
+Each loads the text-to-image pipeline; `derive_pipeline` makes a task's other pipelines from it.
 """
 
 from __future__ import annotations
@@ -145,6 +147,21 @@ def load_folder_with_unet(
         raise ModelSourceError(f"{unet_file} does not fit the UNet of {folder}: {error}") from None
     unet.to(dtype or torch.float32).eval()  # as from_pretrained leaves its own modules (float32 by default)
     return load_folder(folder, dtype, weights_variant, unet=unet)
+
+
+def derive_pipeline(base: DiffusionPipeline, pipeline_class: Any) -> DiffusionPipeline:
+    """`pipeline_class` (an image-to-image or inpaint pipeline) on `base`'s very modules: no weight
+    is loaded or copied, so it costs no memory and is placed and sped up as `base` was.
+
+    A concrete class's `from_pipe` casts every module (shared ones included) to float32 unless
+    told a dtype, so it is told `base`'s own: the loaders give all modules one dtype, so the cast
+    changes nothing. `base` itself serves when it already is of `pipeline_class` (Kontext edits
+    with its text-to-image pipeline).
+    """
+    if type(base) is pipeline_class:
+        return base
+    derived: DiffusionPipeline = pipeline_class.from_pipe(base, **_dtype_kwargs(base.dtype))
+    return derived
 
 
 def _dtype_kwargs(dtype: torch.dtype | None) -> dict[str, Any]:

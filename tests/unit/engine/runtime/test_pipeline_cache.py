@@ -16,7 +16,7 @@ import pytest
 import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 
-from sfumato.engine.renderer import Renderer
+from sfumato.engine.renderer import LoadedModel, Renderer
 from sfumato.engine.request import RenderRequest
 from sfumato.engine.runtime.cache import PipelineCache, pipeline_footprint
 from sfumato.engine.weights.loaders import ModelSource
@@ -201,7 +201,7 @@ def test_footprint_counts_offload_placeholders_as_host_memory() -> None:
 
 
 def test_renderer_keeps_loaded_models_within_its_host_budget(models: list[str], one_pipeline_bytes: int) -> None:
-    cache: PipelineCache[DiffusionPipeline] = PipelineCache(host_budget_bytes=int(1.5 * one_pipeline_bytes))
+    cache: PipelineCache[LoadedModel] = PipelineCache(host_budget_bytes=int(1.5 * one_pipeline_bytes))
     renderer = Renderer(cache=cache)
     request = RenderRequest("a cat", "", 32, 32, 1, 0, 7.0, 2, "EULER_DISCRETE")
     first, second = (ModelSource.from_folder(Path(m)) for m in models[:2])

@@ -1,0 +1,120 @@
+"""Init-image use-cases: hand out upload forms, take the upload, read and delete, each scoped to one
+user; and `owned_image`, the look-up every field that takes an uploaded image's id goes through."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from sfumato.domain.init_images import InitImageKind, UploadState, init_image_key
+from sfumato.domain.views import InitImageView, Principal
+from sfumato.errors import ClientError, Forbidden, NotFound, PayloadTooLarge
+from sfumato.storage.blobs import BlobStore
+from sfumato.storage.image_check import reencoded_image
+from sfumato.storage.uploads import PresignedUpload, UploadGrant, UploadTarget
+from sfumato.store.init_images import get_init_image, get_owned_init_image, mark_uploaded
+from sfumato.store.repositories import utcnow
+from sfumato.store.tables import InitImage
+from sfumato.store.views import init_image_view
+
+
+@dataclass
+class InitImageService:
+    session_factory: sessionmaker[Session]
+    blobs: BlobStore
+    target: UploadTarget
+    max_bytes: int
+    max_pixels: int
+    clock: Callable[[], datetime] = utcnow
+
+    def create(self, key: Principal, extension: str, base_url: str) -> PresignedUpload:
+        """A pending init image and the form that uploads its file (`extension` already checked)."""
+        [upload] = self._create(key, [(extension, InitImageKind.INIT)], base_url)
+        return upload
+
+    def create_canvas(
+        self, key: Principal, init_extension: str, mask_extension: str, base_url: str
+    ) -> tuple[PresignedUpload, PresignedUpload]:
+        """A canvas' init image and mask, made in one transaction (both or neither)."""
+        init, mask = self._create(
+            key, [(init_extension, InitImageKind.INIT), (mask_extension, InitImageKind.MASK)], base_url
+        )
+        return init, mask
+
+    def _create(self, key: Principal, wanted: list[tuple[str, InitImageKind]], base_url: str) -> list[PresignedUpload]:
+        now = self.clock()
+        rows = [_pending_row(key, str(uuid.uuid4()), extension, kind, now) for extension, kind in wanted]
+        with self.session_factory() as session, session.begin():
+            session.add_all(rows)
+        return [self.target.presign(row.blob_key, row.id, base_url) for row in rows]
+
+    def get(self, user_id: str, image_id: str) -> InitImageView | None:
+        """The user's init image, uploaded or still awaited (its URL is known from the start)."""
+        with self.session_factory() as session:
+            row = get_owned_init_image(session, image_id, user_id)
+            return init_image_view(row) if row else None
+
+    def owned_image(self, user_id: str, image_id: str) -> InitImageView | None:
+        """The user's init image if its file is here: what a generation may use. Someone else's id,
+        and one not uploaded yet, read as unknown."""
+        image = self.get(user_id, image_id)
+        return image if image is not None and image.uploaded else None
+
+    def delete(self, user_id: str, image_id: str) -> bool:
+        """Remove the row, then its file; a form still held for it is refused from then on."""
+        with self.session_factory() as session, session.begin():
+            row = get_owned_init_image(session, image_id, user_id)
+            if row is None:
+                return False
+            blob_key = row.blob_key
+            session.delete(row)
+        self.blobs.delete(blob_key)
+        return True
+
+    def accept_upload(self, grant: UploadGrant, data: bytes | None) -> None:
+        """Store an upload the form granted, once. Every refusal leaves the image pending and stores
+        nothing, so the client may retry with a good file; only a stored file uses the form up."""
+        if data is None:
+            raise ClientError(
+                "the upload form has no part named 'file': send the fields, then the image as part 'file'"
+            )
+        with self.session_factory() as session:
+            row = get_init_image(session, grant.upload_id)
+            image = init_image_view(row) if row is not None and row.blob_key == grant.key else None
+        if image is None:
+            raise NotFound("no init image awaits this upload (it was deleted): ask POST /init-image for a new one")
+        if image.uploaded:
+            raise Forbidden("this upload URL was already used: ask POST /init-image for a new one")
+        if len(data) > self.max_bytes:
+            raise PayloadTooLarge(f"the file is larger than the {self.max_bytes}-byte upload limit")
+        encoded = reencoded_image(data, image.extension, self.max_pixels)
+        written = False
+        try:
+            with self.session_factory() as session, session.begin():
+                # The row stays locked from this UPDATE to commit: a racing upload of the same form
+                # waits, then finds it uploaded, so only one file is ever written for it.
+                if not mark_uploaded(session, image.id, image.blob_key, self.clock()):
+                    raise Forbidden("this upload URL was already used: ask POST /init-image for a new one")
+                self.blobs.put(image.blob_key, encoded)  # a failed write rolls the state back
+                written = True
+        except Exception:
+            if written:  # the commit failed: the image stays pending, so its file goes too
+                self.blobs.delete(image.blob_key)
+            raise
+
+
+def _pending_row(key: Principal, image_id: str, extension: str, kind: InitImageKind, now: datetime) -> InitImage:
+    return InitImage(
+        id=image_id,
+        user_id=key.user_id,
+        api_key_id=key.key_id,
+        kind=kind,
+        extension=extension,
+        blob_key=init_image_key(key.user_id, image_id, extension),
+        state=UploadState.PENDING,
+        created_at=now,
+    )
