@@ -18,6 +18,7 @@ from sfumato.jobs.runner import JobContext
 from sfumato.service.generations import GenerationService
 from sfumato.service.init_images import InitImageService
 from sfumato.service.keys import KeyService
+from sfumato.service.variations import VariationService
 from sfumato.storage.blobs import LocalBlobStore
 from sfumato.storage.uploads import LocalUploadTarget, UploadSigner
 from sfumato.store.db import open_store
@@ -36,6 +37,7 @@ class Container:
     blobs: LocalBlobStore
     keys: KeyService
     generations: GenerationService
+    variations: VariationService
     init_images: InitImageService
     # Signs the upload forms `POST /init-image` hands out and checks them at `POST /uploads`.
     uploads: LocalUploadTarget
@@ -58,7 +60,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
     db, session_factory = open_store(settings.sqlalchemy_url, settings.database.busy_timeout_s)
     catalog = load_catalog(settings)
     # Absent models: refused at POST, or fetched by the worker when the hub can be reached.
-    engine = Engine(settings.engine, settings.models_dir, HubAccess.from_settings(settings.models))
+    engine = Engine(settings.engine, settings.models_dir, HubAccess.from_settings(settings.models), catalog)
     blobs = LocalBlobStore(settings.images_dir)
     uploads = LocalUploadTarget(UploadSigner.from_file(settings.upload_secret_file), settings.uploads.expiry_s)
 
@@ -114,6 +116,14 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         blobs=blobs,
         keys=KeyService(session_factory),
         generations=generations,
+        variations=VariationService(
+            session_factory=session_factory,
+            catalog=catalog,
+            engine=engine,
+            blobs=blobs,
+            generations=generations,
+            on_queued=generations.on_queued,
+        ),
         init_images=InitImageService(
             session_factory=session_factory,
             blobs=blobs,

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import Server, run_cli, tiny_request, wait_for_generation
 from tests.support.images import image_bytes
+from tests.support.polling import poll_until
 
 Route = Callable[[httpx.Client, dict[str, Any]], httpx.Response]
 
@@ -21,7 +22,18 @@ ROUTES: dict[str, Route] = {
     "DELETE /generations/{id}": lambda c, t: c.delete(f"/generations/{t['generation_id']}"),
     "GET /init-image/{id}": lambda c, t: c.get(f"/init-image/{t['init_image_id']}"),
     "DELETE /init-image/{id}": lambda c, t: c.delete(f"/init-image/{t['init_image_id']}"),
+    "GET /variations/{id}": lambda c, t: c.get(f"/variations/{t['variation_id']}"),
 }
+
+# Every variation create and every field that takes an id: (route, body by the owner's `{image}` or `{variation}`).
+VARIATION_CREATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "upscale id": ("/variations/upscale", {"id": "{image}"}),
+    "nobg id": ("/variations/nobg", {"id": "{image}"}),
+    "unzoom id (isVariation)": ("/variations/unzoom", {"id": "{variation}", "isVariation": True}),
+    "universal-upscaler generatedImageId": ("/variations/universal-upscaler", {"generatedImageId": "{image}"}),
+    "universal-upscaler variationId": ("/variations/universal-upscaler", {"variationId": "{variation}"}),
+}
+UNKNOWN_ID = "0badbad0-0000-4000-8000-000000000001"
 
 
 def sees_nothing(route: str, body: dict[str, Any]) -> bool:
@@ -31,7 +43,13 @@ def sees_nothing(route: str, body: dict[str, Any]) -> bool:
         "DELETE /generations/{id}": body == {"delete_generations_by_pk": None},
         "GET /init-image/{id}": body == {"init_images_by_pk": None},
         "DELETE /init-image/{id}": body == {"delete_init_images_by_pk": None},
+        "GET /variations/{id}": body == {"generated_image_variation_generic": []},
     }[route]
+
+
+def _variation_body(template: dict[str, Any], image_id: str, variation_id: str) -> dict[str, Any]:
+    ids = {"{image}": image_id, "{variation}": variation_id}
+    return {name: ids.get(value, value) if isinstance(value, str) else value for name, value in template.items()}
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +61,21 @@ def tenants(server: Server) -> dict[str, Any]:
     sdk = server.sdk(owner["apiKey"])
     generation_id = sdk.image.create_generation(request=tiny_request()).object.sd_generation_job.generation_id
     with server.http(owner["apiKey"]) as client:
-        wait_for_generation(client, generation_id)
+        image_id = wait_for_generation(client, generation_id)["generated_images"][0]["id"]
         upload = client.post("/init-image", json={"extension": "png"}).json()["uploadInitImage"]
+        variation_id = client.post("/variations/nobg", json={"id": image_id}).json()["sdNobgJob"]["id"]
+        poll_until(
+            lambda: client.get(f"/variations/{variation_id}").json()["generated_image_variation_generic"][0]["url"],
+            120,
+            0.1,
+            "the owner's variation did not complete",
+        )
     stored = httpx.post(upload["url"], data=json.loads(upload["fields"]), files={"file": ("i.png", image_bytes())})
     assert stored.status_code == 204, stored.text
     return {
         "generation_id": generation_id,
+        "image_id": image_id,
+        "variation_id": variation_id,
         "init_image_id": upload["id"],
         "user_id": owner["userId"],
         "keys": {"owner": owner["apiKey"], "other": other["apiKey"], "none": None, "revoked": revoked["apiKey"]},
@@ -73,7 +100,34 @@ def test_no_cross_tenant_access(server: Server, tenants: dict[str, Any], route: 
     with server.http(tenants["keys"]["owner"]) as client:
         assert client.get(f"/generations/{tenants['generation_id']}").json()["generations_by_pk"] is not None
         init_image = client.get(f"/init-image/{tenants['init_image_id']}").json()["init_images_by_pk"]
+        [variation] = client.get(f"/variations/{tenants['variation_id']}").json()["generated_image_variation_generic"]
     assert init_image is not None and httpx.get(init_image["url"]).status_code == 200
+    assert variation["status"] == "COMPLETE" and httpx.get(variation["url"]).status_code == 200
+
+
+@pytest.mark.parametrize("caller", ["other", "none", "revoked"])
+@pytest.mark.parametrize("route", list(VARIATION_CREATES))
+def test_no_variation_of_another_users_image(server: Server, tenants: dict[str, Any], route: str, caller: str) -> None:
+    """Another user's image or variation id is refused exactly as an unknown id is; nothing is made."""
+    path, template = VARIATION_CREATES[route]
+    owned_ids = (tenants["image_id"], tenants["variation_id"])
+    with server.http(tenants["keys"][caller]) as client:
+        response = client.post(path, json=_variation_body(template, *owned_ids))
+        unknown = client.post(path, json=_variation_body(template, UNKNOWN_ID, UNKNOWN_ID))
+    if caller != "other":
+        assert response.status_code == 401
+        return
+    assert response.status_code == 400, response.text
+    shown = response.json()
+    assert any(owned in shown["error"] for owned in owned_ids)
+    for owned in owned_ids:
+        shown["error"] = shown["error"].replace(owned, UNKNOWN_ID)
+    assert shown == unknown.json() and unknown.status_code == 400
+    with server.http(tenants["keys"]["owner"]) as client:
+        listed = client.get(f"/generations/{tenants['generation_id']}").json()["generations_by_pk"]
+    assert [v["id"] for v in listed["generated_images"][0]["generated_image_variation_generics"]] == [
+        tenants["variation_id"]
+    ]
 
 
 def test_owner_reads_lists_and_finally_deletes(server: Server, tenants: dict[str, Any]) -> None:

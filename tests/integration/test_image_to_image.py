@@ -154,3 +154,33 @@ def test_an_image_not_uploaded_yet_is_refused_at_post(server: Server, alice: dic
         form = client.post("/init-image", json={"extension": "png"}).json()["uploadInitImage"]
         refused = client.post("/generations", json=to_wire(tiny_request(init_image_id=form["id"])))
     assert refused.status_code == 400 and refused.json()["path"].endswith(".init_image_id"), refused.text
+
+
+def test_transparency_foreground_only_gives_rgba_with_a_real_alpha(server: Server, alice: dict[str, Any]) -> None:
+    """The catalog's background remover (the built-in tiny segmenter here) makes the alpha channel."""
+    done = generate(server, alice, transparency="foreground_only")
+    data = httpx.get(done["generated_images"][0]["url"], timeout=30).content
+    image = Image.open(io.BytesIO(data))
+    assert image.mode == "RGBA" and image.size == (SIZE, SIZE)
+    alpha = np.asarray(image.getchannel("A"), dtype=float)
+    assert alpha.std() > 1, "the alpha channel is constant"
+    assert (
+        Image.open(io.BytesIO(httpx.get(generate(server, alice)["generated_images"][0]["url"]).content)).mode == "RGB"
+    )
+
+
+def test_unzoom_outpaints_around_the_init_image(
+    server: Server, alice: dict[str, Any], alice_sdk: LeonardoAiSDK
+) -> None:
+    """unzoomAmount 1: the init image, half as wide and high, in the centre; the margin drawn anew."""
+    init = picture((SIZE, SIZE))
+    image_id = uploaded_init_image(alice_sdk, init)
+    done = generate(server, alice, init_image_id=image_id, unzoom=True, unzoom_amount=1.0)
+    out = pixels(done)
+    quarter = SIZE // 4
+    centre = out[quarter : SIZE - quarter, quarter : SIZE - quarter]
+    shrunk = np.asarray(init.resize((SIZE // 2, SIZE // 2), Image.Resampling.BICUBIC), dtype=float)
+    assert np.abs(centre - shrunk).mean() < 8  # the source, zoomed out (resampling differs slightly)
+    # Zoomed out, not kept as it was: the full-size init image's own centre is much further away.
+    unzoomed = np.asarray(init, dtype=float)[quarter : SIZE - quarter, quarter : SIZE - quarter]
+    assert np.abs(centre - unzoomed).mean() > np.abs(centre - shrunk).mean() + 5

@@ -19,6 +19,7 @@ from sfumato.store.db import MIGRATIONS_DIR
 from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
 from tests.integration.test_faults import BURST_LIMITS, check_burst_limits
 from tests.unit.store.test_migrations import check_plan_is_the_record
+from tests.unit.store.test_variation_migration import check_variations_migrate
 
 ADMIN_URL = os.environ.get("SFUMATO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -80,6 +81,11 @@ def test_lifecycle_and_tenancy_on_postgres(tmp_path: Path, postgres_url: str) ->
 def test_the_plan_is_the_record_on_postgres(tmp_path: Path, postgres_url: str) -> None:
     """Migration 0005 both ways with rows, as tests/unit/store/test_migrations.py checks it on SQLite."""
     check_plan_is_the_record(postgres_url, tmp_path / "data")
+
+
+def test_variations_migrate_on_postgres(tmp_path: Path, postgres_url: str) -> None:
+    """Migration 0007 both ways with rows (PostgreSQL named the constraint it drops itself)."""
+    check_variations_migrate(postgres_url, tmp_path / "data")
 
 
 def test_limits_hold_under_a_burst_across_two_server_processes(tmp_path: Path, postgres_url: str) -> None:

@@ -24,6 +24,7 @@ TARGETS = [
     ("leonardo-image-generation.openapi.json", r"^/generations"),
     ("leonardo-user.openapi.json", r"^/me$"),
     ("leonardo-models.openapi.json", r"^/(platformModels|models/\{id\})$"),
+    ("leonardo-variation.openapi.json", r"^/variations/(upscale|nobg|unzoom|universal-upscaler|\{id\})$"),
 ]
 
 

@@ -1,25 +1,30 @@
-"""A strict `multipart/form-data` reader for the upload form, over a body already read under its limit.
+"""The upload form's reader, over a body already read under its limit: python-multipart frames it, the
+form's rules are ours.
 
-Written here rather than taken from python-multipart (not a dependency) because the form is small
-and fixed: text fields, then one part `file`. As S3 does, parts after `file` are ignored. Anything
-malformed (no boundary, a part without a name, a body cut before its closing boundary) is a 400
-that says so; the number of parts and the size of their headers are bounded.
+python-multipart's `MultipartParser` splits the body into parts and their headers (bounding a part's
+header count and line size), and its `parse_options_header` reads Content-Type and Content-Disposition;
+a framing error it finds is a 400 that carries its words. On top of it, the form S3's presigned POST
+takes: text fields, then one part `file`. A preamble before the first boundary is skipped (the parser
+takes none); a part without a name, a file under another part name, a duplicate, long, non-UTF-8 or
+33rd field, and a body cut before its closing boundary are each a 400 that says so. As S3 does, the
+parts after `file` are not read.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from sfumato.errors import ClientError, UnsupportedMediaType
 
 FILE_PART = "file"
 MAX_FIELDS = 32
-MAX_PART_HEADER_BYTES = 8 * 1024
 MAX_FIELD_BYTES = 8 * 1024
-
-_BOUNDARY = re.compile(r'boundary=(?:"([^"]{1,70})"|([^";\s]{1,70}))', re.IGNORECASE)
-_DISPOSITION_PARAM = re.compile(r';\s*([A-Za-z*]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
+MAX_PART_HEADERS = 8
+MAX_PART_HEADER_BYTES = 8 * 1024  # one header line
+MAX_BOUNDARY_CHARS = 70  # RFC 2046
 
 
 @dataclass(frozen=True)
@@ -30,81 +35,124 @@ class UploadForm:
 
 def form_boundary(content_type: str) -> bytes:
     """The boundary of a `multipart/form-data` Content-Type; 415 for any other type."""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type != "multipart/form-data":
+    media_type, params = parse_options_header(content_type)
+    if media_type != b"multipart/form-data":
         shown = content_type if len(content_type) <= 100 else f"{content_type[:100]}..."
         raise UnsupportedMediaType(f"an upload is multipart/form-data (the fields, then part 'file'), got {shown!r}")
-    found = _BOUNDARY.search(content_type)
-    if found is None:
+    boundary = params.get(b"boundary")
+    if not boundary:
         raise ClientError("the multipart/form-data Content-Type names no boundary")
-    return (found.group(1) or found.group(2)).encode("latin-1")
+    if len(boundary) > MAX_BOUNDARY_CHARS:
+        raise ClientError(f"the multipart/form-data boundary is longer than {MAX_BOUNDARY_CHARS} characters")
+    return boundary
 
 
 def parse_upload_form(body: bytes, boundary: bytes) -> UploadForm:
     """The form's text fields up to part `file`, and that part's bytes (None when absent)."""
+    form = _FormReader()
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": form.part_begin,
+            "on_header_field": form.header_field,
+            "on_header_value": form.header_value,
+            "on_header_end": form.header_end,
+            "on_headers_finished": form.headers_finished,
+            "on_part_data": form.part_data,
+            "on_part_end": form.part_end,
+            "on_end": form.end,
+        },
+        max_header_count=MAX_PART_HEADERS,
+        max_header_size=MAX_PART_HEADER_BYTES,
+    )
+    try:
+        parser.write(_from_first_boundary(body, boundary))
+    except _FileRead:
+        return UploadForm(form.fields, form.file)
+    except MultipartParseError as error:
+        raise ClientError(f"the upload form is malformed: {error}") from None
+    if not form.ended:
+        raise ClientError("the upload form ends before its closing boundary (was it cut short?)")
+    return UploadForm(form.fields, None)
+
+
+def _from_first_boundary(body: bytes, boundary: bytes) -> bytes:
+    """The body from its first boundary: RFC 2046 allows a preamble before it, which the parser refuses."""
     delimiter = b"--" + boundary
-    separator = b"\r\n" + delimiter
     if body.startswith(delimiter):
-        rest = body[len(delimiter) :]
-    else:  # a preamble before the first boundary is allowed, and ignored
-        start = body.find(separator)
-        if start < 0:
-            raise ClientError("the upload body is not multipart/form-data: its boundary never appears")
-        rest = body[start + len(separator) :]
-    fields: dict[str, str] = {}
-    while not rest.startswith(b"--"):  # until the closing boundary
-        if len(fields) >= MAX_FIELDS:
+        return body
+    start = body.find(b"\r\n" + delimiter)  # the parser skips the CRLF that begins it
+    if start < 0:
+        raise ClientError("the upload body is not multipart/form-data: its boundary never appears")
+    return body[start:]
+
+
+class _FileRead(Exception):
+    """Raised at the end of part `file` to stop the parser there: S3 ignores whatever follows."""
+
+
+class _FormReader:
+    """The parser's callbacks: gathers each part's headers and content, and checks them as it goes."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.file: bytes | None = None
+        self.ended = False
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[str, str] = {}
+        self._name = ""
+        self._content: list[bytes] = []
+        self._size = 0
+
+    def part_begin(self) -> None:
+        self._headers = {}
+        self._content = []
+        self._size = 0
+
+    def header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def header_end(self) -> None:
+        self._headers[self._header_field.decode("latin-1").lower()] = self._header_value.decode("latin-1")
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def headers_finished(self) -> None:
+        """The part's name, refused unless it is `file` or a new text field while there is room for one."""
+        if not self._headers:
+            raise ClientError("an upload form part has no headers (Content-Disposition names each field)")
+        kind, params = parse_options_header(self._headers.get("content-disposition"))
+        if kind != b"form-data" or b"name" not in params:
+            raise ClientError("an upload form part has no Content-Disposition: form-data; name=...")
+        self._name = params[b"name"].decode("latin-1")
+        if self._name == FILE_PART:
+            return
+        if b"filename" in params:
+            raise ClientError(f"the upload form sends a file as part {self._name!r}: the image goes in part 'file'")
+        if self._name in self.fields:
+            raise ClientError(f"the upload form has the field {self._name!r} twice")
+        if len(self.fields) >= MAX_FIELDS:
             raise ClientError(f"the upload form has more than {MAX_FIELDS} fields")
-        line_end = rest.find(b"\r\n")
-        if line_end < 0 or rest[:line_end].strip(b" \t"):
-            raise ClientError("the upload form is malformed: a boundary line is followed by other text")
-        end = rest.find(separator, line_end + 2)
-        if end < 0:
-            raise ClientError("the upload form ends before its closing boundary (was it cut short?)")
-        name, is_file, content = _part(rest[line_end + 2 : end])
-        rest = rest[end + len(separator) :]
-        if name == FILE_PART:
-            return UploadForm(fields, content)  # S3 ignores whatever follows the file
-        if is_file:
-            raise ClientError(f"the upload form sends a file as part {name!r}: the image goes in part 'file'")
-        if name in fields:
-            raise ClientError(f"the upload form has the field {name!r} twice")
-        if len(content) > MAX_FIELD_BYTES:
-            raise ClientError(f"the upload form's field {name!r} is longer than {MAX_FIELD_BYTES} bytes")
+
+    def part_data(self, data: bytes, start: int, end: int) -> None:
+        self._size += end - start
+        if self._name != FILE_PART and self._size > MAX_FIELD_BYTES:
+            raise ClientError(f"the upload form's field {self._name!r} is longer than {MAX_FIELD_BYTES} bytes")
+        self._content.append(data[start:end])
+
+    def part_end(self) -> None:
+        content = b"".join(self._content)
+        if self._name == FILE_PART:
+            self.file = content
+            raise _FileRead
         try:
-            fields[name] = content.decode("utf-8")
+            self.fields[self._name] = content.decode("utf-8")
         except UnicodeDecodeError:
-            raise ClientError(f"the upload form's field {name!r} is not UTF-8 text") from None
-    return UploadForm(fields, None)
+            raise ClientError(f"the upload form's field {self._name!r} is not UTF-8 text") from None
 
-
-def _part(part: bytes) -> tuple[str, bool, bytes]:
-    """A part's field name, whether it is a file (has a filename), and its content."""
-    if part.startswith(b"\r\n"):
-        raise ClientError("an upload form part has no headers (Content-Disposition names each field)")
-    headers_end = part.find(b"\r\n\r\n")
-    if headers_end < 0 or headers_end > MAX_PART_HEADER_BYTES:
-        raise ClientError("an upload form part's headers are malformed or too long")
-    params: dict[str, str] | None = None
-    for line in part[:headers_end].decode("latin-1").split("\r\n"):
-        header, colon, value = line.partition(":")
-        if not colon:
-            raise ClientError("an upload form part has a header line without a colon")
-        if header.strip().lower() == "content-disposition":
-            params = _disposition_params(value)
-    if params is None or "name" not in params:
-        raise ClientError("an upload form part has no Content-Disposition: form-data; name=...")
-    return params["name"], "filename" in params, part[headers_end + 4 :]
-
-
-def _disposition_params(disposition: str) -> dict[str, str] | None:
-    """`form-data; name="key"` -> `{"name": "key"}` (a backslash escapes the next character, RFC 7578);
-    None unless it is form-data."""
-    kind, _, params = disposition.partition(";")
-    if kind.strip().lower() != "form-data":
-        return None
-    found: dict[str, str] = {}
-    for param in _DISPOSITION_PARAM.finditer(";" + params):
-        quoted, bare = param.group(2), param.group(3)
-        found.setdefault(param.group(1).lower(), re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare)
-    return found
+    def end(self) -> None:
+        self.ended = True

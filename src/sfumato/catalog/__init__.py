@@ -4,6 +4,15 @@
 `local_file` the edits of `catalog.local.toml`, `docs_table` the table of docs/models.md.
 """
 
+from sfumato.catalog.aux_entries import (
+    AUX_KINDS,
+    AuxEntry,
+    AuxFace,
+    AuxWeights,
+    BackgroundRemoverEntry,
+    UpscalerEntry,
+    in_use,
+)
 from sfumato.catalog.docs_table import markdown_table
 from sfumato.catalog.entries import (
     DIFFUSERS_MARKER,
@@ -26,19 +35,26 @@ from sfumato.catalog.model_catalog import (
 )
 
 __all__ = [
+    "AUX_KINDS",
     "DIFFUSERS_MARKER",
     "LEONARDO_DEFAULT_MODEL_ID",
     "LOCAL_CATALOG_NAME",
     "SHIPPED_CATALOG",
     "TINY_MODEL_ID",
+    "AuxEntry",
+    "AuxFace",
+    "AuxWeights",
+    "BackgroundRemoverEntry",
     "CatalogEditError",
     "CatalogEntry",
     "CatalogFormatError",
     "LeonardoFace",
     "ModelCatalog",
     "QualityDefaults",
+    "UpscalerEntry",
     "WeightsSpec",
     "add_local_entry",
+    "in_use",
     "load_catalog",
     "local_catalog_path",
     "markdown_table",

@@ -12,8 +12,9 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from sfumato.catalog.aux_entries import AuxEntry, BackgroundRemoverEntry, UpscalerEntry
 from sfumato.catalog.entries import CatalogEntry, CatalogFormatError
 from sfumato.config import Settings
 
@@ -60,6 +61,9 @@ class ModelCatalog:
     fallbacks: dict[str, CatalogEntry] = field(default_factory=dict)
     # Which file each model id came from last, so `models remove` can refuse shipped ids.
     origins: dict[str, Path] = field(default_factory=dict)
+    # Auxiliary models by id, in file order (the engine uses the first installed real one).
+    upscalers: dict[str, UpscalerEntry] = field(default_factory=dict)
+    background_removers: dict[str, BackgroundRemoverEntry] = field(default_factory=dict)
 
     @classmethod
     def load(cls, operator_file: Path | None = None, local_file: Path | None = None) -> ModelCatalog:
@@ -73,10 +77,14 @@ class ModelCatalog:
         return catalog
 
     def _merge(self, data: dict[str, Any], origin: Path) -> None:
-        # One reader per kind of row; ControlNets, LoRAs, upscalers... get their table here.
+        # One reader per kind of row; ControlNets, LoRAs... get their table here too.
         readers: dict[str, Callable[[list[dict[str, Any]], Path], None]] = {
             "model": self._merge_models,
             "fallback": self._merge_fallbacks,
+            UpscalerEntry.KIND: lambda rows, origin: _merge_aux(UpscalerEntry, self.upscalers, rows, origin),
+            BackgroundRemoverEntry.KIND: lambda rows, origin: _merge_aux(
+                BackgroundRemoverEntry, self.background_removers, rows, origin
+            ),
         }
         for table in data:
             if table in readers:
@@ -100,6 +108,10 @@ class ModelCatalog:
 
     def get(self, model_id: str) -> CatalogEntry | None:
         return self.models.get(model_id)
+
+    def auxiliary(self, aux_id: str) -> AuxEntry | None:
+        """The upscaler or background remover with this id (what `models pull` takes)."""
+        return self.upscalers.get(aux_id) or self.background_removers.get(aux_id)
 
     def is_shipped(self, model_id: str) -> bool:
         """True for ids the shipped catalog defines, even where another file overrides them."""
@@ -126,6 +138,15 @@ class ModelCatalog:
     def listed(self) -> list[CatalogEntry]:
         """Platform models in a stable order: featured first, then by name."""
         return sorted(self.models.values(), key=lambda e: (not e.face.featured, e.name))
+
+
+_Aux = TypeVar("_Aux", bound=AuxEntry)
+
+
+def _merge_aux(kind: type[_Aux], into: dict[str, _Aux], rows: list[dict[str, Any]], origin: Path) -> None:
+    for number, row in enumerate(rows, 1):
+        entry = kind.from_row(row, where=f"{origin}: [[{kind.KIND}]] #{number}")
+        into[entry.id] = entry
 
 
 def shipped_entries() -> list[CatalogEntry]:

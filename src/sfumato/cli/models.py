@@ -13,6 +13,7 @@ from rich.table import Table
 
 from sfumato.catalog import (
     DIFFUSERS_MARKER,
+    AuxEntry,
     CatalogEditError,
     CatalogEntry,
     LeonardoFace,
@@ -20,6 +21,7 @@ from sfumato.catalog import (
     QualityDefaults,
     WeightsSpec,
     add_local_entry,
+    in_use,
     load_catalog,
     local_catalog_path,
     markdown_table,
@@ -48,6 +50,23 @@ def models_list(
         installed = "built in" if weights.builtin else "yes" if weights.is_installed(settings.models_dir) else ""
         table.add_row(entry.id, entry.name, entry.family, entry.face.sd_version, weights.source, installed)
     Console(width=200).print(table)
+    _list_auxiliary(catalog, settings.models_dir)
+
+
+def _list_auxiliary(catalog: ModelCatalog, models_dir: Path) -> None:
+    """Upscalers and background removers, one table per kind; "in use" marks the one that serves."""
+    kinds: list[tuple[str, list[AuxEntry]]] = [
+        ("upscalers", list(catalog.upscalers.values())),
+        ("background removers", list(catalog.background_removers.values())),
+    ]
+    for title, entries in kinds:
+        serving = in_use(entries, models_dir)
+        table = Table("id", "name", "served by", "installed", "in use", title=f"Auxiliary models: {title}")
+        for entry in entries:
+            weights = entry.weights
+            installed = "built in" if weights.builtin else "yes" if weights.is_installed(models_dir) else ""
+            table.add_row(entry.id, entry.name, weights.source, installed, "yes" if entry is serving else "")
+        Console(width=200).print(table)
 
 
 @models_app.command("add")
@@ -157,7 +176,9 @@ def models_remove(
 
 @models_app.command("pull")
 def models_pull(
-    model: Annotated[str, typer.Argument(help="A Leonardo modelId, or an sd_version such as v1_5.")],
+    model: Annotated[
+        str, typer.Argument(help="A Leonardo modelId, an sd_version such as v1_5, or an auxiliary model's id.")
+    ],
     data_dir: DataDir = None,
     revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
     endpoint: Annotated[
@@ -168,11 +189,11 @@ def models_pull(
     ] = None,
 ) -> None:
     """Download a model's weights from the Hugging Face Hub (needs internet); re-run to resume."""
-    from sfumato.engine import NothingToPull, hub_endpoint, pull_model
+    from sfumato.engine import NothingToPull, hub_endpoint, pull_auxiliary, pull_model
 
     settings = load_settings(data_dir)
     catalog = load_catalog(settings)
-    entry = catalog.get(model) or catalog.fallbacks.get(model)
+    entry = catalog.get(model) or catalog.fallbacks.get(model) or catalog.auxiliary(model)
     if entry is None:
         console.print(f"[red]unknown model {model!r}[/red]: see `sfumato models list`")
         raise typer.Exit(2)
@@ -180,7 +201,10 @@ def models_pull(
     console.print(f"downloading {entry.weights.source} from {url} into {settings.models_dir} ...")
     try:
         # An explicit pull is the operator's consent to download, whatever the server setting says.
-        pull_model(entry, settings.models_dir, revision=revision, endpoint=url, allow_downloads=True)
+        if isinstance(entry, AuxEntry):
+            pull_auxiliary(entry, settings.models_dir, revision=revision, endpoint=url)
+        else:
+            pull_model(entry, settings.models_dir, revision=revision, endpoint=url, allow_downloads=True)
     except NothingToPull as reason:
         console.print(str(reason))
         return

@@ -17,6 +17,8 @@ from sfumato.domain.image_inputs import (
     DEFAULT_INIT_STRENGTH,
     INIT_STRENGTH_MAX,
     INIT_STRENGTH_MIN,
+    UNZOOM_MAX,
+    UNZOOM_MIN,
     ImageRef,
     SourceImages,
     Task,
@@ -75,6 +77,10 @@ class GenerationRequest:
     init_image: ImageRef | None = None
     mask_image: ImageRef | None = None
     init_strength: float | None = None
+    # `transparency: "foreground_only"`: the pictures' backgrounds removed (RGBA PNGs).
+    transparent: bool = False
+    # `unzoom` + `unzoomAmount`: the init image zoomed out, the margin outpainted (image_inputs).
+    unzoom_amount: float | None = None
 
 
 PLAN_VERSION = 2
@@ -124,6 +130,8 @@ class GenerationPlan:
     init_key: str | None = None
     mask_key: str | None = None
     init_strength: float | None = None
+    transparent: bool = False
+    unzoom_amount: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"version": PLAN_VERSION, **asdict(self)}
@@ -255,6 +263,8 @@ def resolve(
         init_key=images.init_key if images else None,
         mask_key=images.mask_key if images else None,
         init_strength=init_strength,
+        transparent=request.transparent,
+        unzoom_amount=request.unzoom_amount,
     )
 
 
@@ -277,5 +287,9 @@ def _image_task(request: GenerationRequest, images: SourceImages, traits: Family
             "remove init_strength",
         )
     _check_range("init_strength", request.init_strength, INIT_STRENGTH_MIN, INIT_STRENGTH_MAX)
+    if request.unzoom_amount is not None and not UNZOOM_MIN < request.unzoom_amount <= UNZOOM_MAX:
+        raise _fail("unzoomAmount", f"unzoomAmount must be above {UNZOOM_MIN:g} and at most {UNZOOM_MAX:g}, "
+                    f"got {_number(request.unzoom_amount)}")  # fmt: skip
     strength = DEFAULT_INIT_STRENGTH if request.init_strength is None else request.init_strength
-    return (Task.INPAINT if request.mask_image is not None else Task.IMAGE_TO_IMAGE), strength
+    repaints = request.mask_image is not None or request.unzoom_amount is not None
+    return (Task.INPAINT if repaints else Task.IMAGE_TO_IMAGE), strength

@@ -16,6 +16,9 @@ from enum import StrEnum
 INIT_STRENGTH_MIN, INIT_STRENGTH_MAX = 0.1, 0.9
 # With an image and no init_strength: the middle of Leonardo's range (its guides use 0.5).
 DEFAULT_INIT_STRENGTH = 0.5
+# unzoomAmount a: the init image centred on a canvas (1 + a) times its sides, the margin outpainted,
+# the whole drawn at the request's size. Leonardo documents no range; 1 doubles each side.
+UNZOOM_MIN, UNZOOM_MAX = 0.0, 1.0
 
 
 class ImageOrigin(StrEnum):

@@ -12,6 +12,23 @@ from datetime import datetime
 
 from sfumato.domain.init_images import InitImageKind, UploadState
 from sfumato.domain.status import GenerationStatus
+from sfumato.domain.variations import TransformType
+
+
+@dataclass(frozen=True)
+class VariationView:
+    """A variation (upscale, unzoom, no background) of one of a user's generated images; `blob_key`
+    is its picture's once COMPLETE, else None."""
+
+    id: str
+    user_id: str
+    generated_image_id: str
+    transform_type: TransformType
+    status: GenerationStatus
+    failure_reason: str | None
+    blob_key: str | None
+    credit_cost: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -20,6 +37,7 @@ class ImageView:
     blob_key: str
     nsfw: bool
     created_at: datetime  # naive UTC, as the columns hold
+    variations: tuple[VariationView, ...] = ()  # oldest first
 
 
 @dataclass(frozen=True)

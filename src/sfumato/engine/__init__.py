@@ -9,7 +9,7 @@ from sfumato.engine.features.outpaint import OutpaintCanvas, outpaint_canvas
 from sfumato.engine.request import SCHEDULERS, FamilyTraits, InitImage, Mask, RenderRequest, StepCallback, Task
 from sfumato.engine.weights.detect import Detected, DetectionError, detect, family_of_folder
 from sfumato.engine.weights.fetcher import DownloadFailed, HubAccess
-from sfumato.engine.weights.hub import NothingToPull, hub_endpoint, pull_model
+from sfumato.engine.weights.hub import NothingToPull, hub_endpoint, pull_auxiliary, pull_model
 
 __all__ = [
     "SCHEDULERS",
@@ -31,5 +31,6 @@ __all__ = [
     "family_of_folder",
     "hub_endpoint",
     "outpaint_canvas",
+    "pull_auxiliary",
     "pull_model",
 ]

@@ -14,6 +14,9 @@ generation needs them:
   model, or starting a download and answering False until it lands).
 - `render(entry, request, on_step)` in the worker: the pictures. The first render loads torch,
   diffusers and the pipeline; later ones reuse the cached pipeline.
+
+Post-processing of finished pictures (variations, transparency), by the catalog's auxiliary
+models (`auxiliary.py`), in the worker: `upscale(image, scale)` and `remove_background(image)`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sfumato.catalog import CatalogEntry
+from sfumato.catalog import CatalogEntry, ModelCatalog
+from sfumato.engine.auxiliary import AuxiliaryModels
 from sfumato.engine.families import family_of
 from sfumato.engine.request import FamilyTraits, RenderRequest, StepCallback
 from sfumato.engine.weights.fetcher import HubAccess, WeightsFetcher, unavailable_message
@@ -42,13 +46,23 @@ class Engine:
     process that only checks requests never pays for it.
     """
 
-    def __init__(self, settings: EngineSettings, models_dir: Path, hub: HubAccess | None = None) -> None:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        models_dir: Path,
+        hub: HubAccess | None = None,
+        catalog: ModelCatalog | None = None,
+    ) -> None:
         self.settings = settings
         self.models_dir = models_dir
         self.hub = hub
         self._fetcher = WeightsFetcher(self.models_dir, hub) if hub is not None else None
         self._renderer: Renderer | None = None
         self._lock = threading.Lock()
+        # The catalog's upscalers and background removers (without one: the shipped catalog's).
+        self._aux = AuxiliaryModels(
+            catalog if catalog is not None else ModelCatalog.load(), models_dir, self._device, settings.torch_threads
+        )
 
     # --- POST time: no torch -------------------------------------------------------------------
 
@@ -100,6 +114,20 @@ class Engine:
         if entry.weights.builtin is not None:
             self._build_builtin(entry)
         return self.renderer().render(ModelSource.from_entry(entry, self.models_dir), request, on_step)
+
+    def upscale(self, image: Image.Image, scale: int) -> Image.Image:
+        """`image` with both sides `scale` times larger, by the catalog's upscaler in use (its first
+        installed real one, else the built-in tiny one, built on first use)."""
+        return self._aux.upscaler()(image, scale)
+
+    def remove_background(self, image: Image.Image) -> Image.Image:
+        """`image` as RGBA of the same size, its alpha the subject's mask from the catalog's
+        background remover in use (its first installed real one, else the built-in tiny one)."""
+        return self._aux.background_remover()(image)
+
+    def _device(self) -> str:
+        """The device the auxiliary models run on: the renderer's."""
+        return self.renderer().options.device
 
     def renderer(self) -> Renderer:
         """The process's renderer, built (torch, diffusers, engine options) on first use."""

@@ -1,5 +1,6 @@
 """A generation's outputs: Leonardo's file names, PNG bytes, and where they live in the blob store
-(`users/{user}/generations/{id}/<name>.png`, as Leonardo's CDN lays them out). The one home for
+(`users/{user}/generations/{id}/<name>.png`, as Leonardo's CDN lays them out; a variation's picture
+under `variations/{variation id}/` there). The one home for
 that layout: the runner writes it, the service deletes it, the CLI copies out of it.
 
 Imports nothing heavy (no PIL at import time), so an API-only process may use it.
@@ -59,6 +60,23 @@ def store_images(blobs: BlobStore, prefix: str, model_name: str, prompt: str, im
             raise StoreFailed(index, error) from error
         keys.append(key)
     return keys
+
+
+def variation_prefix(prefix: str, variation_id: str) -> str:
+    """Where a variation's files live: under its generation's `prefix`, so deleting it removes them."""
+    return f"{prefix}/variations/{variation_id}"
+
+
+def store_variation(blobs: BlobStore, prefix: str, variation_id: str, name: str, image: Image.Image) -> str:
+    """Write a variation's picture (`<prefix>/variations/<id>/<name>.png`) and return its key, or
+    leave nothing (temp files too) and raise StoreFailed."""
+    folder = variation_prefix(prefix, variation_id)
+    try:
+        blobs.put(f"{folder}/{name}.png", png_bytes(image))
+    except Exception as error:
+        blobs.delete_prefix(folder)
+        raise StoreFailed(0, error) from error
+    return f"{folder}/{name}.png"
 
 
 def copy_images(blobs: LocalBlobStore, keys: list[str], out: Path) -> list[Path]:

@@ -4,7 +4,8 @@ one process or many) never both win the same job.
 
 A job moves QUEUED -> RUNNING (claimed, under a lease) -> QUEUED (parked, re-queued after a failed
 run, interrupted, or its worker died) and ends DONE or FAILED through the runner, which moves the
-generation with it.
+generation (or, for a variation's job, the variation) with it. A generation has its own job and
+one per variation of its images; all are claimed alike.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from sfumato.domain.status import JobState, transition
 from sfumato.store.repositories import utcnow
-from sfumato.store.tables import ApiKey, Generation, Job
+from sfumato.store.tables import ApiKey, Generation, Job, Variation
 
 
 def add_job(session: Session, generation: Generation) -> Job:
@@ -30,6 +31,24 @@ def add_job(session: Session, generation: Generation) -> Job:
         id=str(uuid.uuid4()),
         generation_id=generation.id,
         api_key_id=generation.api_key_id,
+        state=JobState.QUEUED,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    return job
+
+
+def add_variation_job(session: Session, variation: Variation, generation_id: str) -> Job:
+    """The QUEUED job of a new variation of one of `generation_id`'s images, in the caller's
+    transaction: queued, claimed and counted against its key like a generation's job."""
+    now = utcnow()
+    job = Job(
+        id=str(uuid.uuid4()),
+        generation_id=generation_id,
+        variation_id=variation.id,
+        api_key_id=variation.api_key_id,
         state=JobState.QUEUED,
         attempts=0,
         created_at=now,
@@ -107,9 +126,10 @@ def _claim_for_key(session: Session, key_id: str | None, limit: int, owner: str,
 
 
 def claim_generation_job(session: Session, generation_id: str, owner: str, lease_s: float) -> Job | None:
-    """Claim one generation's job for the caller that runs it itself (`sfumato generate`), if it is
-    QUEUED and not parked; no concurrency check, the caller is the key's only runner."""
-    job_id = session.scalar(select(Job.id).where(Job.generation_id == generation_id))
+    """Claim one generation's own job (not one of its variations') for the caller that runs it itself
+    (`sfumato generate`), if it is QUEUED and not parked; no concurrency check, the caller is the
+    key's only runner."""
+    job_id = session.scalar(select(Job.id).where(Job.generation_id == generation_id, Job.variation_id.is_(None)))
     if job_id is None:
         session.commit()
         return None

@@ -14,7 +14,7 @@ from PIL import Image
 
 from sfumato.domain.generation import GenerationPlan
 from sfumato.domain.image_inputs import diffusers_strength
-from sfumato.engine import InitImage, Mask, RenderRequest, Task
+from sfumato.engine import InitImage, Mask, RenderRequest, Task, outpaint_canvas
 from sfumato.storage.blobs import BlobStore
 
 
@@ -27,6 +27,9 @@ def render_request(plan: GenerationPlan, blobs: BlobStore) -> RenderRequest:
         init = InitImage(image=_image(blobs, plan.init_key), strength=strength)
     if plan.mask_key is not None:
         mask = Mask(image=_image(blobs, plan.mask_key))
+    if init is not None and plan.unzoom_amount is not None:  # zoom out: outpaint around the image
+        canvas = outpaint_canvas(init.image, plan.unzoom_amount)
+        init, mask = InitImage(image=canvas.image, strength=init.strength), Mask(image=canvas.mask)
     return RenderRequest(
         prompt=plan.pipeline_prompt,
         negative_prompt=plan.pipeline_negative_prompt,

@@ -2,7 +2,8 @@
 
 Orchestration only: load the plan, make sure the model's weights are there (or park the job while
 they download), render, store the images (`outputs`), and move job and generation together. The
-queue's SQL is `queue`, the hold on the job is `lease`.
+queue's SQL is `queue`, the hold on the job is `lease`. A variation's job (upscale, unzoom, no
+background) takes the same path with its own picture-making and end (`variation_runner`).
 
 The database is the record: images are written to the blob store first, then one transaction adds
 their rows and flips the generation to COMPLETE, so a reader sees either no images or all of them.
@@ -25,14 +26,15 @@ from datetime import timedelta
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from sfumato.catalog import ModelCatalog
+from sfumato.catalog import CatalogEntry, ModelCatalog
 from sfumato.domain.generation import GenerationPlan
 from sfumato.domain.status import JobState, transition
 from sfumato.engine import Engine, StepCallback
 from sfumato.jobs.lease import Lease, LeaseLost
-from sfumato.jobs.outputs import StoreFailed, generation_prefix, store_images
+from sfumato.jobs.outputs import StoreFailed, generation_prefix, store_images, store_variation, variation_prefix
 from sfumato.jobs.queue import park_job, requeue_job
 from sfumato.jobs.render_request import render_request
+from sfumato.jobs.variation_runner import VariationWork, end_variation, load_variation, make_variation
 from sfumato.storage.blobs import BlobStore
 from sfumato.store.repositories import utcnow
 from sfumato.store.tables import GeneratedImage, Generation, Job
@@ -72,6 +74,20 @@ class _Claimed:
     user_id: str
     generation_id: str
     attempts: int
+    variation: VariationWork | None = None  # a variation's job (of one of the generation's images)
+
+    @property
+    def prefix(self) -> str:
+        """Where its files go: the generation's, or the variation's folder under it."""
+        prefix = generation_prefix(self.user_id, self.generation_id)
+        return prefix if self.variation is None else variation_prefix(prefix, self.variation.variation_id)
+
+    @property
+    def subject(self) -> str:
+        """What the job makes, for the log."""
+        if self.variation is None:
+            return f"generation {self.generation_id}"
+        return f"{self.variation.transform} variation {self.variation.variation_id}"
 
 
 def run_job(ctx: JobContext, lease: Lease, on_step: StepCallback | None = None) -> None:
@@ -83,20 +99,13 @@ def run_job(ctx: JobContext, lease: Lease, on_step: StepCallback | None = None) 
     claimed = _load(ctx, lease.job_id)
     if claimed is None:
         return  # deleted while queued
-    prefix = generation_prefix(claimed.user_id, claimed.generation_id)
     try:
-        entry = ctx.catalog.resolve_key(claimed.plan.catalog_key)
-        # Absent weights are downloaded first (a failed download fails this attempt); the
-        # generation stays PENDING meanwhile, its job parked so the worker serves other models.
-        if not ctx.engine.weights_ready(entry):
-            _park(ctx, lease, entry.weights.source)
-            return
-        images = ctx.engine.render(entry, render_request(claimed.plan, ctx.blobs), on_step)
-        if not lease.renew():
-            return  # a stale worker: whoever holds the job now writes the one image set
-        keys = store_images(ctx.blobs, prefix, entry.name, claimed.plan.prompt, images)
+        if claimed.variation is None:
+            keys = _make_generation(ctx, lease, claimed, on_step)
+        else:
+            keys = _make_variation(ctx, lease, claimed, claimed.variation, on_step)
     except LeaseLost:
-        log.info("generation %s was deleted or taken over while running; dropped", claimed.generation_id)
+        log.info("%s was deleted or taken over while running; dropped", claimed.subject)
         return
     except JobInterrupted:
         with ctx.session_factory() as session:
@@ -104,16 +113,56 @@ def run_job(ctx: JobContext, lease: Lease, on_step: StepCallback | None = None) 
         return
     except StoreFailed as error:
         reason = f"{error}: {_describe(error.cause)}"
-        log.warning("generation %s: %s (attempt %d): %r", claimed.generation_id, reason, claimed.attempts, error.cause)
+        log.warning("%s: %s (attempt %d): %r", claimed.subject, reason, claimed.attempts, error.cause)
         _end_attempt(ctx, lease, claimed.attempts, reason)
         return
     except Exception as error:  # a job's failure must never kill the worker
-        log.exception("generation %s failed (attempt %d)", claimed.generation_id, claimed.attempts)
+        log.exception("%s failed (attempt %d)", claimed.subject, claimed.attempts)
         _end_attempt(ctx, lease, claimed.attempts, _describe(error))
         return
 
-    if not _end(ctx, lease.job_id, JobState.DONE, reason=None, image_keys=keys):
-        ctx.blobs.delete_prefix(prefix)  # deleted while running: drop the orphans
+    if keys is not None and not _end(ctx, lease.job_id, JobState.DONE, reason=None, image_keys=keys):
+        ctx.blobs.delete_prefix(claimed.prefix)  # deleted while running: drop the orphans
+
+
+def _model_ready(ctx: JobContext, lease: Lease, plan: GenerationPlan) -> CatalogEntry | None:
+    """The plan's model once its weights are on disk; None after parking the job while they
+    download (a failed download fails this attempt). The job's subject stays PENDING meanwhile,
+    and the worker serves other models' jobs."""
+    entry = ctx.catalog.resolve_key(plan.catalog_key)
+    if ctx.engine.weights_ready(entry):
+        return entry
+    _park(ctx, lease, entry.weights.source)
+    return None
+
+
+def _make_generation(
+    ctx: JobContext, lease: Lease, claimed: _Claimed, on_step: StepCallback | None
+) -> list[str] | None:
+    """The generation's images, stored; None if parked or no longer ours."""
+    entry = _model_ready(ctx, lease, claimed.plan)
+    if entry is None:
+        return None
+    images = ctx.engine.render(entry, render_request(claimed.plan, ctx.blobs), on_step)
+    if claimed.plan.transparent:  # transparency: foreground_only, by the catalog's background remover
+        images = [ctx.engine.remove_background(image) for image in images]
+    if not lease.renew():
+        return None  # a stale worker: whoever holds the job now writes the one image set
+    return store_images(ctx.blobs, claimed.prefix, entry.name, claimed.plan.prompt, images)
+
+
+def _make_variation(
+    ctx: JobContext, lease: Lease, claimed: _Claimed, work: VariationWork, on_step: StepCallback | None
+) -> list[str] | None:
+    """The variation's one picture, stored (`variation_runner`); None if parked or no longer ours."""
+    entry = _model_ready(ctx, lease, claimed.plan) if work.uses_model else None
+    if work.uses_model and entry is None:
+        return None
+    picture = make_variation(ctx.engine, entry, claimed.plan, work, ctx.blobs, on_step)
+    if not lease.renew():
+        return None
+    prefix = generation_prefix(claimed.user_id, claimed.generation_id)
+    return [store_variation(ctx.blobs, prefix, work.variation_id, work.transform.lower(), picture)]
 
 
 def _load(ctx: JobContext, job_id: str) -> _Claimed | None:
@@ -122,7 +171,12 @@ def _load(ctx: JobContext, job_id: str) -> _Claimed | None:
         generation = session.get(Generation, job.generation_id) if job else None
         if job is None or generation is None:
             return None
-        return _Claimed(GenerationPlan.from_json(generation.plan), generation.user_id, generation.id, job.attempts)
+        variation = load_variation(session, job.variation_id) if job.variation_id is not None else None
+        if job.variation_id is not None and variation is None:
+            return None
+        # A variation draws, if at all (unzoom), only from the fields every plan version has.
+        plan = GenerationPlan.from_json(generation.plan, to_run=variation is None)
+        return _Claimed(plan, generation.user_id, generation.id, job.attempts, variation)
 
 
 def _describe(error: Exception) -> str:
@@ -164,7 +218,8 @@ def _park(ctx: JobContext, lease: Lease, waiting_for: str) -> None:
 
 
 def fail_job(ctx: JobContext, job_id: str, reason: str) -> bool:
-    """End a job (and its generation) FAILED from outside a run, e.g. out of attempts after crashes."""
+    """End a job (and its generation or variation) FAILED from outside a run, e.g. out of attempts
+    after crashes."""
     return _end(ctx, job_id, JobState.FAILED, reason=reason)
 
 
@@ -175,9 +230,9 @@ def _end(
     reason: str | None,
     image_keys: list[str] | None = None,
 ) -> bool:
-    """The terminal transition (DONE or FAILED): job and generation move together in one
-    transaction, with the webhook outbox row (if the key has a webhook) in that same transaction.
-    False if the job is gone."""
+    """The terminal transition (DONE or FAILED): job and generation (or, for a variation's job,
+    variation) move together in one transaction, with a generation's webhook outbox row (if the key
+    has a webhook) in that same transaction. False if the job is gone."""
     with ctx.session_factory() as session, session.begin():
         job = session.get(Job, job_id)
         generation = session.get(Generation, job.generation_id) if job else None
@@ -188,6 +243,10 @@ def _end(
         job.lease_owner = job.lease_expires_at = None
         job.last_error = reason
         job.updated_at = now
+        if job.variation_id is not None:
+            # No webhook: Leonardo documents no event for variations (docs/variations.md).
+            end_variation(session, job.variation_id, target, reason, image_keys[0] if image_keys else None, now)
+            return True
         generation.status = target.generation_status
         generation.failure_reason = reason
         generation.updated_at = now

@@ -35,6 +35,7 @@ from sfumato.store.repositories import (
     utcnow,
 )
 from sfumato.store.tables import Generation
+from sfumato.store.variations import count_pending_variations
 from sfumato.store.views import generation_view
 
 RATE_WINDOW = timedelta(minutes=1)
@@ -67,13 +68,14 @@ class GenerationService:
 
     def check_limits(self, session: Session, key_id: str, now: datetime) -> None:
         """Refuse (429) a key past its queue cap or creation rate, counted in the database (the
-        generations table and the create log) so the limits hold across processes. `create` calls
-        this inside its inserting transaction, after `lock_key_for_create`: counting and inserting
-        are one atomic step per key, so a burst gets at most the limit accepted, never more."""
-        pending = count_pending_generations(session, key_id)
+        generations and variations tables and the create log) so the limits hold across processes.
+        `create` (and a variation's) calls this inside its inserting transaction, after
+        `lock_key_for_create`: counting and inserting are one atomic step per key, so a burst gets
+        at most the limit accepted, never more. Variations share both limits with generations."""
+        pending = count_pending_generations(session, key_id) + count_pending_variations(session, key_id)
         if pending >= self.queue_cap:
             raise TooManyRequests(
-                f"too many pending generations for this API key ({pending}, limit {self.queue_cap}); "
+                f"too many pending generations and variations for this API key ({pending}, limit {self.queue_cap}); "
                 "retry once some have finished",
                 QUEUE_FULL_RETRY_AFTER_S,
             )
@@ -81,7 +83,7 @@ class GenerationService:
         if recent >= self.rate_per_minute and oldest is not None:
             wait_s = math.ceil((oldest + RATE_WINDOW - now).total_seconds())
             raise TooManyRequests(
-                f"rate limit exceeded: {self.rate_per_minute} generations per minute per API key",
+                f"rate limit exceeded: {self.rate_per_minute} generations and variations per minute per API key",
                 wait_s,
             )
 

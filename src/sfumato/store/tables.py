@@ -77,13 +77,23 @@ class GeneratedImage(Base):
     nsfw: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
+    # Read only: the database's cascade removes them with the image.
+    variations: Mapped[list[Variation]] = relationship(
+        order_by="Variation.created_at, Variation.id", viewonly=True, lazy="selectin"
+    )
+
 
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_state_created", "state", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    generation_id: Mapped[str] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"), unique=True)
+    # The generation whose work this is: the generation's own job (`variation_id` None, one per
+    # generation), or one of its variations' (deleting the generation removes them all).
+    generation_id: Mapped[str] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"), index=True)
+    variation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("variations.id", ondelete="CASCADE"), nullable=True, unique=True
+    )
     api_key_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -163,3 +173,24 @@ class InitImage(Base):
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     uploaded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Variation(Base):
+    """A post-processing job's result (upscale, unzoom, no background) of a generated image: its id
+    is the job id clients see (`sdUpscaleJob.id`, ...). PENDING until its job ends; `blob_key` is
+    set once COMPLETE. `params` is the `VariationPlan` (source picture, the transform's numbers)."""
+
+    __tablename__ = "variations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    api_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True)
+    generated_image_id: Mapped[str] = mapped_column(ForeignKey("generated_images.id", ondelete="CASCADE"), index=True)
+    transform_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    blob_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    credit_cost: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

@@ -6,12 +6,33 @@ from __future__ import annotations
 from sfumato.domain.generation import GenerationPlan
 from sfumato.domain.init_images import InitImageKind, UploadState
 from sfumato.domain.status import GenerationStatus
-from sfumato.domain.views import GenerationView, ImageView, InitImageView, Principal, WebhookOwner
-from sfumato.store.tables import ApiKey, GeneratedImage, Generation, InitImage
+from sfumato.domain.variations import TransformType
+from sfumato.domain.views import GenerationView, ImageView, InitImageView, Principal, VariationView, WebhookOwner
+from sfumato.store.tables import ApiKey, GeneratedImage, Generation, InitImage, Variation
+
+
+def variation_view(row: Variation) -> VariationView:
+    return VariationView(
+        id=row.id,
+        user_id=row.user_id,
+        generated_image_id=row.generated_image_id,
+        transform_type=TransformType(row.transform_type),
+        status=GenerationStatus(row.status),
+        failure_reason=row.failure_reason,
+        blob_key=row.blob_key,
+        credit_cost=row.credit_cost,
+        created_at=row.created_at,
+    )
 
 
 def image_view(row: GeneratedImage) -> ImageView:
-    return ImageView(id=row.id, blob_key=row.blob_key, nsfw=row.nsfw, created_at=row.created_at)
+    return ImageView(
+        id=row.id,
+        blob_key=row.blob_key,
+        nsfw=row.nsfw,
+        created_at=row.created_at,
+        variations=tuple(variation_view(variation) for variation in row.variations),
+    )
 
 
 def generation_view(row: Generation) -> GenerationView:

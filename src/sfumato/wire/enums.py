@@ -22,6 +22,8 @@ CanvasRequestType = Literal["INPAINT", "OUTPAINT", "SKETCH2IMG", "IMG2IMG"]
 ControlnetType = Literal["POSE", "CANNY", "DEPTH"]
 InitImageType = Literal["GENERATED", "UPLOADED"]
 StrengthType = Literal["Low", "Mid", "High", "Ultra", "Max"]
+UpscalerStyle = Literal["GENERAL", "CINEMATIC", "2D ART & ILLUSTRATION", "CG ART & GAME ASSETS"]
+UltraUpscaleStyle = Literal["ARTISTIC", "REALISTIC"]
 
 # Hasura names each Literal by its GraphQL enum type in error messages.
 ENUM_TYPE_NAMES: dict[tuple[str, ...], str] = {
@@ -33,4 +35,6 @@ ENUM_TYPE_NAMES: dict[tuple[str, ...], str] = {
     get_args(ControlnetType): "controlnet_type",
     get_args(InitImageType): "InitImageType",
     get_args(StrengthType): "StrengthType",
+    get_args(UpscalerStyle): "universal_upscaler_style",
+    get_args(UltraUpscaleStyle): "universal_upscaler_ultra_style",
 }

@@ -128,10 +128,7 @@ NOT_YET_SUPPORTED: dict[str, str] = {
     "promptMagicStrength": "Prompt Magic",
     "promptMagicVersion": "Prompt Magic",
     "tiling": "tiling",
-    "transparency": "transparency",
     "ultra": "Ultra mode",
-    "unzoom": "unzoom",
-    "unzoomAmount": "unzoom",
     "upscaleRatio": "upscaling",
     "controlNet": "legacy ControlNet",
     "controlNetType": "legacy ControlNet",
@@ -192,7 +189,22 @@ def parse_create_generation(payload: Any) -> GenerationRequest:
         init_image=init_image,
         mask_image=mask_image,
         init_strength=None if body.init_strength is None else float(body.init_strength),
+        transparent=body.transparency == "foreground_only",
+        unzoom_amount=_unzoom_amount(body, init_image, mask_image),
     )
+
+
+def _unzoom_amount(body: CreateGenerationBody, init: ImageRef | None, mask: ImageRef | None) -> float | None:
+    """`unzoom: true` + `unzoomAmount`: outpaint around an init image (not a canvas request)."""
+    if not body.unzoom:
+        if body.unzoomAmount is not None:
+            raise _refuse("unzoomAmount", "unzoomAmount applies with unzoom: true")
+        return None
+    if init is None or body.canvasRequest:
+        raise _refuse("unzoom", "unzoom outpaints around an init image: send init_image_id or init_generation_image_id")
+    if body.unzoomAmount is None:
+        raise _refuse("unzoomAmount", "unzoom needs unzoomAmount (how much to zoom out, above 0 and at most 1)")
+    return float(body.unzoomAmount)
 
 
 def _refuse(field: str, message: str) -> ClientError:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sfumato.domain.status import GenerationStatus
-from sfumato.domain.views import GenerationView, ImageView
+from sfumato.domain.views import GenerationView, ImageView, VariationView
 
 UrlFor = Callable[[str], str]
 """Turns a stored blob key into the absolute URL a client downloads it from."""
@@ -23,9 +23,21 @@ def leonardo_timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
+def variation_generic(variation: VariationView, url_for: UrlFor) -> dict[str, Any]:
+    """One of an image's `generated_image_variation_generics`: `status` and `transformType` from
+    Leonardo's closed enums, never null; `url` null until the variation is COMPLETE."""
+    key = variation.blob_key if variation.status == GenerationStatus.COMPLETE else None
+    return {
+        "id": variation.id,
+        "status": variation.status,
+        "transformType": variation.transform_type,
+        "url": url_for(key) if key is not None else None,
+    }
+
+
 def image_to_wire(image: ImageView, url_for: UrlFor) -> dict[str, Any]:
     return {
-        "generated_image_variation_generics": [],
+        "generated_image_variation_generics": [variation_generic(v, url_for) for v in image.variations],
         "fantasyAvatar": None,
         "id": image.id,
         "imageToVideo": None,
@@ -87,12 +99,13 @@ def generations_by_user(generations: list[GenerationView], url_for: UrlFor) -> d
 
 def generation_job(generation_id: str, credit_cost: int) -> dict[str, Any]:
     """`POST /generations`' answer: the new id and what it costs, in credits."""
-    job = {
-        "generationId": generation_id,
-        "apiCreditCost": credit_cost,
-        "cost": {"amount": str(credit_cost), "unit": "CREDITS"},
-    }
+    job = {"generationId": generation_id, "apiCreditCost": credit_cost, "cost": cost_to_wire(credit_cost)}
     return {"sdGenerationJob": job}
+
+
+def cost_to_wire(credits: int) -> dict[str, Any]:
+    """A create answer's `cost`: the amount as a string, in credits."""
+    return {"amount": str(credits), "unit": "CREDITS"}
 
 
 def deleted_generation(generation_id: str | None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The upload form reader: what HTTP clients send parses; anything malformed is a clear 400."""
+"""The upload form reader: what HTTP clients send parses; anything malformed is a clear 400 (a framing error
+carries python-multipart's words after ours)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import httpx
 import pytest
 import requests
 
-from sfumato.api.multipart_form import MAX_FIELDS, UploadForm, form_boundary, parse_upload_form
+from sfumato.api.multipart_form import (
+    MAX_FIELDS,
+    MAX_PART_HEADER_BYTES,
+    UploadForm,
+    form_boundary,
+    parse_upload_form,
+)
 from sfumato.errors import ClientError, UnsupportedMediaType
 
 FIELDS = {"key": "users/u/initImages/i.png", "policy": "eyJ9", "x-sfumato-signature": "ab" * 32}
@@ -46,6 +53,17 @@ def test_a_form_without_a_file_has_none() -> None:
     assert parsed("multipart/form-data; boundary=XyZ", form(field("key", b"k"))) == UploadForm({"key": "k"}, None)
 
 
+def test_a_form_with_as_many_fields_as_allowed_and_the_file_parses() -> None:
+    fields = {f"f{i}": "v" for i in range(MAX_FIELDS)}
+    body = form(*(field(name, value.encode()) for name, value in fields.items()), field("file", b"img"))
+    assert parsed("multipart/form-data; boundary=XyZ", body) == UploadForm(fields, b"img")
+
+
+def test_a_malformed_part_after_the_file_is_not_read() -> None:
+    body = form(field("file", b"img"), b"Content-Disposition form-data\r\n\r\nv", close=False)
+    assert parsed("multipart/form-data; boundary=XyZ", body) == UploadForm({}, b"img")
+
+
 def test_quoted_parameters_are_read_whole_and_unescaped() -> None:
     """A `name=` inside another quoted parameter is not the part's name; a backslash escapes a quote."""
     part = b'Content-Disposition: form-data; x="y\\"; name=\\"file"; name="k\\"ey"\r\n\r\nv'
@@ -72,12 +90,13 @@ def test_any_other_content_type_is_a_415(content_type: str) -> None:
         (b"no boundary at all", "its boundary never appears"),
         (form(field("key", b"k"), field("file", b"img"), close=False), "ends before its closing boundary"),
         (form(field("key", b"k"))[:-12], "ends before its closing boundary"),
-        (b"--XyZjunk\r\n" + field("key", b"k") + b"\r\n--XyZ--", "followed by other text"),
+        (b"--XyZjunk\r\n" + field("key", b"k") + b"\r\n--XyZ--", "is malformed: .*boundary"),
         (form(b"\r\nvalue"), "has no headers"),
         (form(b"Content-Type: text/plain\r\n\r\nvalue"), "no Content-Disposition"),
         (form(b'Content-Disposition: attachment; name="key"\r\n\r\nv'), "no Content-Disposition"),
-        (form(b"Content-Disposition form-data\r\n\r\nv"), "without a colon"),
-        (form(b'Content-Disposition: form-data; name="key"'), "headers are malformed"),
+        (form(b"Content-Disposition form-data\r\n\r\nv"), "is malformed: .*header"),
+        (form(b'Content-Disposition: form-data; name="key"'), "is malformed: .*header"),
+        (form(b"X-Long: " + b"x" * MAX_PART_HEADER_BYTES + b"\r\n" + field("key", b"v")), "is malformed: .*header"),
         (form(field("key", b"a"), field("key", b"b")), "the field 'key' twice"),
         (form(field("key", b"\xff\xfe")), "field 'key' is not UTF-8 text"),
         (form(field("key", b"k" * 9000)), "field 'key' is longer than 8192 bytes"),
@@ -90,6 +109,15 @@ def test_a_malformed_form_is_a_400_saying_what_is_wrong(body: bytes, message: st
     assert refused.value.status == 400
 
 
-def test_a_content_type_without_a_boundary_is_a_400() -> None:
-    with pytest.raises(ClientError, match="names no boundary"):
-        form_boundary("multipart/form-data")
+@pytest.mark.parametrize(
+    ("content_type", "message"),
+    [
+        ("multipart/form-data", "names no boundary"),
+        ('multipart/form-data; boundary=""', "names no boundary"),
+        (f"multipart/form-data; boundary={'b' * 71}", "longer than 70 characters"),
+    ],
+)
+def test_a_content_type_without_a_usable_boundary_is_a_400(content_type: str, message: str) -> None:
+    with pytest.raises(ClientError, match=message) as refused:
+        form_boundary(content_type)
+    assert refused.value.status == 400

@@ -27,7 +27,14 @@ def test_a_plan_round_trips_and_says_its_version() -> None:
     stored = plan.to_json()
     assert stored["version"] == PLAN_VERSION
     # Version 2's fields, missing from the old plan, came in at the values that draw from text alone.
-    added = {"task": "text-to-image", "init_key": None, "mask_key": None, "init_strength": None}
+    added = {
+        "task": "text-to-image",
+        "init_key": None,
+        "mask_key": None,
+        "init_strength": None,
+        "transparent": False,
+        "unzoom_amount": None,
+    }
     assert {k: v for k, v in stored.items() if k != "version"} == {**UNVERSIONED, **added}
     assert GenerationPlan.from_json(stored) == plan
 

@@ -176,3 +176,15 @@ def test_a_family_without_a_noise_strength_refuses_init_strength() -> None:
 def test_leonardos_init_strength_is_the_complement_of_diffusers_strength() -> None:
     assert diffusers_strength(0.9) == 0.1 and diffusers_strength(0.1) == 0.9  # exact: 10 steps keep 1
     assert diffusers_strength(0.5) == 0.5
+
+
+@pytest.mark.parametrize("amount", [0.0, -0.5, 1.5])
+def test_unzoom_amount_is_bounded(amount: float) -> None:
+    with pytest.raises(ClientError) as raised:
+        image_plan(SourceImages(init_key="k"), init_image=UPLOAD, unzoom_amount=amount)
+    assert raised.value.path.endswith(".unzoomAmount")
+
+
+def test_unzoom_is_an_inpaint_of_the_margin() -> None:
+    plan = image_plan(SourceImages(init_key="k"), init_image=UPLOAD, unzoom_amount=0.5)
+    assert (plan.task, plan.unzoom_amount, plan.mask_key) == ("inpaint", 0.5, None)

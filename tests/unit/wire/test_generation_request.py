@@ -89,7 +89,7 @@ def test_every_not_yet_supported_field_is_a_known_key_and_refused() -> None:
     for field in NOT_YET_SUPPORTED:
         assert field in known, field
     refused = {
-        "tiling": True, "unzoom": True, "unzoomAmount": 0.5, "transparency": "foreground_only",
+        "tiling": True, "upscaleRatio": 2,
         "elements": [{"akUUID": "a"}], "contrast": 3.5, "controlNetType": "POSE",
         "userElements": [{"userLoraId": 1}], "imagePrompts": ["a"],
     }  # fmt: skip
@@ -176,6 +176,28 @@ def test_a_canvas_request_names_its_image_and_for_repainting_its_mask(mode: str,
     ],
 )  # fmt: skip
 def test_images_named_more_than_one_way_or_half_a_canvas_are_refused(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(ClientError) as raised:
+        parse_create_generation({"prompt": "x", **body})
+    assert raised.value.path == f"{ARGS}.{field}"
+
+
+def test_unzoom_takes_its_amount_around_an_init_image() -> None:
+    request = parse_create_generation({"prompt": "x", "init_image_id": "u1", "unzoom": True, "unzoomAmount": 0.5})
+    assert request.unzoom_amount == 0.5 and request.init_image is not None
+    assert parse_create_generation({"prompt": "x", "unzoom": False}).unzoom_amount is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"unzoom": True, "unzoomAmount": 0.5}, "unzoom"),  # no init image
+        ({"init_image_id": "u1", "unzoom": True}, "unzoomAmount"),
+        ({"init_image_id": "u1", "unzoomAmount": 0.5}, "unzoomAmount"),  # without unzoom: true
+        ({"canvasRequest": True, "canvasRequestType": "IMG2IMG", "canvasInitId": "c", "unzoom": True,
+          "unzoomAmount": 0.5}, "unzoom"),
+    ],
+)  # fmt: skip
+def test_unzoom_without_its_parts_is_refused(body: dict[str, Any], field: str) -> None:
     with pytest.raises(ClientError) as raised:
         parse_create_generation({"prompt": "x", **body})
     assert raised.value.path == f"{ARGS}.{field}"

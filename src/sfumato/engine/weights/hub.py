@@ -17,7 +17,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from sfumato.catalog import DIFFUSERS_MARKER, CatalogEntry
+from sfumato.catalog import DIFFUSERS_MARKER, AuxEntry, CatalogEntry
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,36 @@ def pull_model(
     return target
 
 
-def _pull_file(repo: str, filename: str, folder: Path, endpoint: str | None, tqdm_class: Any) -> None:
+def pull_auxiliary(
+    entry: AuxEntry, models_dir: Path, revision: str | None = None, endpoint: str | None = None, tqdm_class: Any = None
+) -> Path:
+    """Fetch an auxiliary model's weights file (`repo` + `file`) and return where it lies.
+
+    Like `pull_model`: under the folder's pull lock, resumable, the file moved into place only
+    once complete (so `is_installed` never sees half of it). Only `models pull` calls it: an
+    auxiliary model is never downloaded by a server.
+    """
+    weights = entry.weights
+    if weights.repo is None or weights.file is None:
+        raise NothingToPull(f"{entry.name} is served from {weights.source}: nothing to download")
+    target = weights.location(models_dir)
+    folder = models_dir / weights.repo.replace("/", "--")
+    with _folder_lock(models_dir, folder):
+        _drop_orphaned_partials(folder)
+        _pull_file(weights.repo, weights.file, folder, endpoint, tqdm_class, revision or weights.revision)
+    return target
+
+
+def _pull_file(
+    repo: str, filename: str, folder: Path, endpoint: str | None, tqdm_class: Any, revision: str | None = None
+) -> None:
     """One file of a repo into `folder` (huggingface_hub moves it into place only when complete)."""
     from huggingface_hub import hf_hub_download
 
     folder.mkdir(parents=True, exist_ok=True)
-    hf_hub_download(repo_id=repo, filename=filename, local_dir=folder, endpoint=endpoint, tqdm_class=tqdm_class)
+    hf_hub_download(
+        repo_id=repo, filename=filename, revision=revision, local_dir=folder, endpoint=endpoint, tqdm_class=tqdm_class
+    )
 
 
 def _pull_folder(
