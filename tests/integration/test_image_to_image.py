@@ -184,3 +184,32 @@ def test_unzoom_outpaints_around_the_init_image(
     # Zoomed out, not kept as it was: the full-size init image's own centre is much further away.
     unzoomed = np.asarray(init, dtype=float)[quarter : SIZE - quarter, quarter : SIZE - quarter]
     assert np.abs(centre - unzoomed).mean() > np.abs(centre - shrunk).mean() + 5
+
+
+def canvas_pair(sdk: LeonardoAiSDK) -> tuple[str, str]:
+    """An uploaded canvas init image and mask (the mask white in the centre), by their ids."""
+    forms = sdk.init_images.upload_canvas_init_image(request={"init_extension": "png", "mask_extension": "png"}).object
+    assert forms is not None and forms.upload_canvas_init_image is not None
+    canvas = forms.upload_canvas_init_image
+    assert canvas.init_url and canvas.init_fields and canvas.mask_url and canvas.mask_fields
+    mask = Image.new("L", (SIZE, SIZE), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    upload(canvas.init_url, canvas.init_fields, png(picture((SIZE, SIZE))))
+    upload(canvas.mask_url, canvas.mask_fields, png(mask))
+    assert canvas.init_image_id and canvas.mask_image_id
+    return canvas.init_image_id, canvas.mask_image_id
+
+
+@pytest.mark.parametrize("field", ["canvasInitId", "canvasMaskId"])
+def test_another_users_canvas_images_are_refused(
+    server: Server, alice: dict[str, Any], bob: dict[str, Any], alice_sdk: LeonardoAiSDK, field: str
+) -> None:
+    alices = dict(zip(("canvasInitId", "canvasMaskId"), canvas_pair(alice_sdk), strict=True))
+    bobs = dict(zip(("canvasInitId", "canvasMaskId"), canvas_pair(server.sdk(bob["apiKey"])), strict=True))
+    body = {**to_wire(tiny_request(width=SIZE, height=SIZE)), "canvasRequest": True, "canvasRequestType": "INPAINT",
+            **bobs, field: alices[field]}  # fmt: skip
+    with server.http(bob["apiKey"]) as client:
+        refused = client.post("/generations", json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["path"].endswith(f".{field}") and "invalid init image id" in refused.json()["error"]
+        assert client.post("/generations", json={**body, **bobs}).status_code == 200  # his own pair is fine

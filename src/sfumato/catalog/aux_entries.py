@@ -125,6 +125,17 @@ class AuxEntry:
         """A kind field's TOML value as the entry keeps it (subclasses check theirs)."""
         return value
 
+    def to_row(self) -> dict[str, Any]:
+        """The flat row `from_row` reads back (what `models add` writes); keys at their default are left out."""
+        row: dict[str, Any] = {}
+        for part in (self.face, self.weights):
+            row |= {f.name: getattr(part, f.name) for f in fields(part) if getattr(part, f.name) != f.default}
+        for f in self._own_fields():
+            value = getattr(self, f.name)
+            if value != f.default:
+                row[f.name] = list(value) if isinstance(value, tuple) else value
+        return row
+
 
 @dataclass(frozen=True)
 class UpscalerEntry(AuxEntry):

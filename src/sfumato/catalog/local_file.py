@@ -8,14 +8,18 @@ into place, so a reader never sees half a row.
 from __future__ import annotations
 
 import os
+import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError
 from tomlkit.items import AoT, Comment, Table, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
+from sfumato.catalog.aux_entries import AUX_KINDS, AuxEntry
 from sfumato.catalog.entries import CatalogEntry, CatalogFormatError
 from sfumato.catalog.model_catalog import ModelCatalog
 
@@ -30,8 +34,46 @@ _HEADER = (
 )
 
 
-def add_local_entry(local_file: Path, entry: CatalogEntry, catalog: ModelCatalog) -> None:
-    """Append a row; refused when the id is not a UUID or already names a model."""
+# An auxiliary model's id is typed on command lines (`models pull ID`, `models remove ID`): one word.
+_AUX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# Each kind of row `models add` writes: its table and how a row of it is read back.
+_READERS: dict[str, Callable[..., CatalogEntry | AuxEntry]] = {
+    "model": CatalogEntry.from_row,
+    **{kind.KIND: kind.from_row for kind in AUX_KINDS},
+}
+
+
+def add_local_entry(local_file: Path, entry: CatalogEntry | AuxEntry, catalog: ModelCatalog) -> None:
+    """Append a row to its kind's table; refused when the id is malformed or already taken."""
+    if isinstance(entry, AuxEntry):
+        table, row = entry.KIND, _aux_row(entry, catalog)
+    else:
+        table, row = "model", _model_row(entry, catalog)
+    document = _read(local_file)
+    added = tomlkit.table()
+    for key, value in row.items():
+        added.add(key, value)
+    if table not in document:  # an array of tables appended with its row gets a blank line before it from tomlkit
+        new_table = tomlkit.aot()
+        new_table.append(added)
+        document.append(table, new_table)
+        _write(local_file, document)
+        return
+    rows = _table_rows(document, table, local_file)
+    if rows is not document.body[-1][1]:  # another table follows: the comments above it move past the new row
+        above_next = _comments_above_next_row(rows[-1])
+        del rows[-1].value.body[len(rows[-1].value.body) - len(above_next) :]
+        if not above_next or not isinstance(above_next[0], Whitespace):
+            added.add(tomlkit.nl())
+        for line in above_next:
+            added.add(line)
+    if not _ends_with_blank_line(rows[-1]):
+        rows[-1].add(tomlkit.nl())
+    rows.append(added)
+    _write(local_file, document)
+
+
+def _model_row(entry: CatalogEntry, catalog: ModelCatalog) -> dict[str, Any]:
     if entry.id is None:
         raise CatalogEditError("a model row needs an id")
     try:
@@ -40,23 +82,24 @@ def add_local_entry(local_file: Path, entry: CatalogEntry, catalog: ModelCatalog
         raise CatalogEditError(f"model id {entry.id!r} is not a UUID (Leonardo model ids are)") from None
     if canonical in catalog.models:
         raise CatalogEditError(f"model id {canonical} is already in the catalog ({catalog.models[canonical].name})")
-    document = _read(local_file)
-    rows = _model_rows(document, local_file)
-    if len(rows) and not _ends_with_blank_line(rows[-1]):
-        rows[-1].add(tomlkit.nl())
-    table = tomlkit.table()
-    for key, value in {**entry.to_row(), "id": canonical}.items():
-        table.add(key, value)
-    rows.append(table)
-    _write(local_file, document)
+    return {**entry.to_row(), "id": canonical}
 
 
-def remove_local_entry(local_file: Path, model_id: str, catalog: ModelCatalog) -> CatalogEntry:
-    """Drop an operator-added row; shipped ids and other files' rows are refused with the reason."""
+def _aux_row(entry: AuxEntry, catalog: ModelCatalog) -> dict[str, Any]:
+    """Its id must be free among every id `models pull` takes: auxiliary ids, model ids, sd_versions."""
+    if not _AUX_ID.fullmatch(entry.id):
+        raise CatalogEditError(f"id {entry.id!r}: letters, digits, '.', '_' and '-', starting with a letter or digit")
+    taken = catalog.auxiliary(entry.id) or catalog.get(entry.id) or catalog.fallbacks.get(entry.id)
+    if taken is not None:
+        raise CatalogEditError(f"id {entry.id} is already in the catalog ({taken.name}): pass another --id")
+    return entry.to_row()
+
+
+def remove_local_entry(local_file: Path, model_id: str, catalog: ModelCatalog) -> CatalogEntry | AuxEntry:
+    """Drop an operator-added row of any kind; shipped ids and other files' rows are refused with the reason."""
     document = _read(local_file)
-    rows = _model_rows(document, local_file)
-    index = next((i for i, row in enumerate(rows) if str(row.get("id")) == model_id), None)
-    if index is None:
+    found = _find_row(document, model_id, local_file)
+    if found is None:
         if catalog.is_shipped(model_id):
             raise CatalogEditError(
                 f"{model_id} is a shipped catalog model and cannot be removed; override its row in an "
@@ -66,9 +109,21 @@ def remove_local_entry(local_file: Path, model_id: str, catalog: ModelCatalog) -
         if origin is not None:
             raise CatalogEditError(f"{model_id} comes from {origin}: edit that file to remove it")
         raise CatalogEditError(f"unknown model id {model_id}: see `sfumato models list`")
-    removed = catalog.models.get(model_id) or CatalogEntry.from_row(rows[index].unwrap(), where=str(local_file))
-    _write(local_file, _drop_row(document, rows, index))
+    table, rows, index = found
+    removed = _READERS[table](rows[index].unwrap(), where=f"{local_file}: [[{table}]]")
+    _write(local_file, _drop_row(document, table, rows, index))
     return removed
+
+
+def _find_row(document: TOMLDocument, entry_id: str, local_file: Path) -> tuple[str, AoT, int] | None:
+    """The table, its rows and the index of the first row of any kind with this id."""
+    for table in _READERS:
+        if table in document:
+            rows = _table_rows(document, table, local_file)
+            index = next((i for i, row in enumerate(rows) if str(row.get("id")) == entry_id), None)
+            if index is not None:
+                return table, rows, index
+    return None
 
 
 def _read(local_file: Path) -> TOMLDocument:
@@ -84,12 +139,10 @@ def _read(local_file: Path) -> TOMLDocument:
         raise CatalogFormatError(f"{local_file}: {error}") from None
 
 
-def _model_rows(document: TOMLDocument, local_file: Path) -> AoT:
-    if "model" not in document:
-        document.append("model", tomlkit.aot())
-    rows = document["model"]
+def _table_rows(document: TOMLDocument, table: str, local_file: Path) -> AoT:
+    rows = document[table]
     if not isinstance(rows, AoT):
-        raise CatalogEditError(f"{local_file}: `model` is not written as [[model]] tables; edit that file by hand")
+        raise CatalogEditError(f"{local_file}: `{table}` is not written as [[{table}]] tables; edit that file by hand")
     return rows
 
 
@@ -98,9 +151,9 @@ def _ends_with_blank_line(row: Table) -> bool:
     return bool(body) and isinstance(body[-1][1], Whitespace) and "\n" in body[-1][1].as_string()
 
 
-def _drop_row(document: TOMLDocument, rows: AoT, index: int) -> TOMLDocument:
-    """Remove row `index`: its header, keys and the comments touching them. Other comments stay,
-    among them the block above the next row, which tomlkit files at the end of the removed one."""
+def _drop_row(document: TOMLDocument, table: str, rows: AoT, index: int) -> TOMLDocument:
+    """Remove row `index` of `table`: its header, keys and the comments touching them. Other comments
+    stay, among them the block above the next row (or table), which tomlkit files at the end of the removed one."""
     kept = _comments_above_next_row(rows[index])
     del rows[index]
     if index > 0:
@@ -109,17 +162,14 @@ def _drop_row(document: TOMLDocument, rows: AoT, index: int) -> TOMLDocument:
             previous.add(line)
         return document
     kept = _after_blank_lines(kept)  # what comes before the first row ends the way it was written
-    if not len(rows):
-        del document["model"]  # an empty array of tables would be written as `model = []`
-        for line in kept:
-            document.add(line)
-        return document
     rebuilt = tomlkit.document()  # the block goes before the first row, which tomlkit has no call for
     rebuilt.parsing(True)  # as the parser does: items keep their own spacing, none is added
     for key, item in document.body:
-        if key is not None and key.key == "model":
+        if key is not None and key.key == table:
             for line in kept:
                 rebuilt.add(line)
+            if not len(rows):  # an empty array of tables would be written as `model = []`
+                continue
         if key is None:
             rebuilt.add(item)
         else:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sfumato.catalog.aux_entries import AuxEntry, BackgroundRemoverEntry, UpscalerEntry
+from sfumato.catalog.aux_entries import AUX_KINDS, AuxEntry, BackgroundRemoverEntry, UpscalerEntry
 from sfumato.catalog.entries import CatalogEntry, CatalogFormatError
 from sfumato.config import Settings
 
@@ -59,7 +59,7 @@ class ModelCatalog:
 
     models: dict[str, CatalogEntry] = field(default_factory=dict)
     fallbacks: dict[str, CatalogEntry] = field(default_factory=dict)
-    # Which file each model id came from last, so `models remove` can refuse shipped ids.
+    # Which file each model or auxiliary id came from last, so `models remove` can refuse shipped ids.
     origins: dict[str, Path] = field(default_factory=dict)
     # Auxiliary models by id, in file order (the engine uses the first installed real one).
     upscalers: dict[str, UpscalerEntry] = field(default_factory=dict)
@@ -81,9 +81,11 @@ class ModelCatalog:
         readers: dict[str, Callable[[list[dict[str, Any]], Path], None]] = {
             "model": self._merge_models,
             "fallback": self._merge_fallbacks,
-            UpscalerEntry.KIND: lambda rows, origin: _merge_aux(UpscalerEntry, self.upscalers, rows, origin),
+            UpscalerEntry.KIND: lambda rows, origin: _merge_aux(
+                UpscalerEntry, self.upscalers, rows, origin, self.origins
+            ),
             BackgroundRemoverEntry.KIND: lambda rows, origin: _merge_aux(
-                BackgroundRemoverEntry, self.background_removers, rows, origin
+                BackgroundRemoverEntry, self.background_removers, rows, origin, self.origins
             ),
         }
         for table in data:
@@ -143,10 +145,13 @@ class ModelCatalog:
 _Aux = TypeVar("_Aux", bound=AuxEntry)
 
 
-def _merge_aux(kind: type[_Aux], into: dict[str, _Aux], rows: list[dict[str, Any]], origin: Path) -> None:
+def _merge_aux(
+    kind: type[_Aux], into: dict[str, _Aux], rows: list[dict[str, Any]], origin: Path, origins: dict[str, Path]
+) -> None:
     for number, row in enumerate(rows, 1):
         entry = kind.from_row(row, where=f"{origin}: [[{kind.KIND}]] #{number}")
         into[entry.id] = entry
+        origins[entry.id] = origin
 
 
 def shipped_entries() -> list[CatalogEntry]:
@@ -155,4 +160,5 @@ def shipped_entries() -> list[CatalogEntry]:
 
 
 def _shipped_ids() -> set[str]:
-    return {str(row["id"]) for row in read_catalog_file(SHIPPED_CATALOG).get("model", [])}
+    data = read_catalog_file(SHIPPED_CATALOG)
+    return {str(row["id"]) for table in ("model", *(k.KIND for k in AUX_KINDS)) for row in data.get(table, [])}

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sfumato.catalog import (
     DIFFUSERS_MARKER,
     AuxEntry,
+    BackgroundRemoverEntry,
     CatalogEditError,
     CatalogEntry,
+    CatalogFormatError,
     LeonardoFace,
     ModelCatalog,
     QualityDefaults,
+    UpscalerEntry,
     WeightsSpec,
     add_local_entry,
     in_use,
@@ -28,7 +36,8 @@ from sfumato.catalog import (
     remove_local_entry,
     shipped_entries,
 )
-from sfumato.cli.common import DataDir, console, load_settings
+from sfumato.cli.common import DataDir, console, load_settings, refuse
+from sfumato.config import Settings
 
 models_app = typer.Typer(help="The model catalog and its weights.", no_args_is_help=True)
 
@@ -69,12 +78,52 @@ def _list_auxiliary(catalog: ModelCatalog, models_dir: Path) -> None:
         Console(width=200).print(table)
 
 
+class Kind(StrEnum):
+    """What `models add` registers: a generation model, or an auxiliary model of one kind."""
+
+    MODEL = "model"
+    UPSCALER = "upscaler"
+    BACKGROUND_REMOVER = "background-remover"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("-", " ")
+
+
+# The options that only one kind takes.
+_KIND_OPTIONS = {
+    "--config": Kind.MODEL,
+    "--scale": Kind.UPSCALER,
+    "--input-size": Kind.BACKGROUND_REMOVER,
+    "--mean": Kind.BACKGROUND_REMOVER,
+    "--std": Kind.BACKGROUND_REMOVER,
+    "--sigmoid": Kind.BACKGROUND_REMOVER,
+}
+RGB = tuple[float, float, float]
+
+
 @models_app.command("add")
 def models_add(
-    path: Annotated[Path, typer.Argument(help="A diffusers folder (with model_index.json) or a .safetensors file.")],
-    name: Annotated[str, typer.Option("--name", help="Name shown by /platformModels.")],
-    model_id: Annotated[str | None, typer.Option("--id", help="Leonardo-style model id (default: new uuid4).")] = None,
-    description: Annotated[str, typer.Option(help="Description shown by /platformModels.")] = "",
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A diffusers folder (with model_index.json) or a .safetensors file; with --kind, an upscaler's "
+            "RRDBNet state dict (.safetensors, .pth) or a background remover's .onnx file."
+        ),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Name shown by /platformModels (required for a model; default: the file's)."),
+    ] = None,
+    model_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="Leonardo-style model id (default: new uuid4); for --kind, the id `models pull|remove` take "
+            "(default: from the file name).",
+        ),
+    ] = None,
+    description: Annotated[str, typer.Option(help="Description shown by /platformModels and `models list`.")] = "",
     config: Annotated[
         Path | None,
         typer.Option(
@@ -83,14 +132,47 @@ def models_add(
             "tokenizers (default: an installed catalog model of the checkpoint's family).",
         ),
     ] = None,
+    kind: Annotated[Kind, typer.Option("--kind", help="What PATH is: a generation model or an auxiliary one.")] = (
+        Kind.MODEL
+    ),
+    scale: Annotated[
+        int | None, typer.Option("--scale", help="Upscaler: its factor (read off the weights; if given, must match).")
+    ] = None,
+    input_size: Annotated[
+        int | None,
+        typer.Option(
+            "--input-size",
+            help="Background remover: the square side it sees (read off the file where fixed there; default 1024).",
+        ),
+    ] = None,
+    mean: Annotated[
+        RGB | None, typer.Option("--mean", help="Background remover: per-channel mean it was trained with (R G B).")
+    ] = None,
+    std: Annotated[
+        RGB | None, typer.Option("--std", help="Background remover: per-channel std it was trained with (R G B).")
+    ] = None,
+    sigmoid: Annotated[bool, typer.Option("--sigmoid", help="Background remover: it answers logits.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Register a local model under a Leonardo model id (written to <data-dir>/catalog.local.toml)."""
+    """Register a local model under a Leonardo model id, or with --kind an upscaler or background
+    remover (written to <data-dir>/catalog.local.toml)."""
     from sfumato.engine import DetectionError, detect
 
     settings = load_settings(data_dir)
     catalog = load_catalog(settings)
     path = path.expanduser().resolve()
+    given = {"--config": config, "--scale": scale, "--input-size": input_size, "--mean": mean, "--std": std}
+    for option, value in {**given, "--sigmoid": sigmoid or None}.items():
+        if value is not None and _KIND_OPTIONS[option] is not kind:
+            refuse(f"cannot add {path}", f"{option} is for --kind {_KIND_OPTIONS[option]}")
+    if kind is not Kind.MODEL:
+        given = {"scale": scale, "input_size": input_size, "mean": mean, "std": std, "sigmoid": sigmoid or None}
+        face = {"id": model_id or _aux_id(path), "name": name or path.stem}
+        face["description"] = description or f"Operator-added {kind.label} ({path.name})."
+        _add_auxiliary(kind, path, face, {key: value for key, value in given.items() if value is not None}, settings)
+        return
+    if name is None:
+        refuse(f"cannot add {path}", "--name is required for a model: it is what /platformModels shows")
     try:
         detected = detect(path)
         if detected.single_file:
@@ -133,6 +215,54 @@ def models_add(
     typer.echo(new_id)
 
 
+def _add_auxiliary(kind: Kind, path: Path, face: dict[str, str], given: dict[str, Any], settings: Settings) -> None:
+    """`models add --kind upscaler|background-remover`: the kind's fields are read off the file where
+    it shows them (an option that disagrees is refused), then the row is written like a model's."""
+    from sfumato.engine import DetectionError, detect_background_remover, detect_upscaler
+
+    row: dict[str, Any] = {**face, "path": str(path)}
+    notes = []
+    try:
+        if kind is Kind.UPSCALER:
+            row["scale"] = detect_upscaler(path).scale
+            if given.get("scale", row["scale"]) != row["scale"]:
+                raise DetectionError(f"{path} is a x{row['scale']} network, not x{given['scale']} as --scale says")
+            entry: AuxEntry = UpscalerEntry.from_row(row, where=str(path))
+        else:
+            side = detect_background_remover(path)
+            if side is not None and given.get("input_size", side) != side:
+                raise DetectionError(f"{path} takes {side}x{side} pictures, not {given['input_size']} (--input-size)")
+            row |= {key: list(value) if isinstance(value, tuple) else value for key, value in given.items()}
+            row.setdefault("input_size", side or BackgroundRemoverEntry.input_size)
+            if side is None and "input_size" not in given:
+                notes.append(f"its input size is not fixed in the file: it will see {row['input_size']}² pictures")
+            if importlib.util.find_spec("onnxruntime") is None:
+                notes.append("it runs with onnxruntime, not installed here: pip install 'sfumato[onnx]'")
+            entry = BackgroundRemoverEntry.from_row(row, where=str(path))
+    except (DetectionError, CatalogFormatError) as error:  # each names the file
+        refuse(f"cannot add {kind.label}", str(error))
+    local_file = local_catalog_path(settings.data_dir)
+    try:
+        add_local_entry(local_file, entry, load_catalog(settings))
+    except CatalogEditError as error:
+        refuse(f"cannot add {kind.label}", str(error))
+    catalog = load_catalog(settings)
+    of_kind: Mapping[str, AuxEntry] = catalog.upscalers if kind is Kind.UPSCALER else catalog.background_removers
+    serving = in_use(of_kind.values(), settings.models_dir)
+    if serving is not None and serving.id != entry.id:
+        notes.append(f"{serving.name} ({serving.id}) stays in use: of a kind, the first installed real row serves")
+    added = f"{entry.name} ({kind.label}) to {local_file}; restart the server to use it"
+    console.print(f"[green]added[/green] {escape(added)}", soft_wrap=True)
+    for note in notes:
+        console.print(escape(note), soft_wrap=True)
+    typer.echo(entry.id)
+
+
+def _aux_id(path: Path) -> str:
+    """The default id of an auxiliary model: its file name as one lower-case word."""
+    return re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower()).strip("-._") or "local"
+
+
 def _single_file_config(family: str, given: Path | None, catalog: ModelCatalog, models_dir: Path) -> Path:
     """The diffusers folder a single-file checkpoint is loaded with: `--config`, else an installed
     catalog model of the same family (its reference model first). Raises DetectionError if none fits."""
@@ -161,16 +291,15 @@ def _single_file_config(family: str, given: Path | None, catalog: ModelCatalog, 
 
 @models_app.command("remove")
 def models_remove(
-    model_id: Annotated[str, typer.Argument(help="The id of a model added with `models add`.")],
+    model_id: Annotated[str, typer.Argument(help="The id of a model (or auxiliary model) added with `models add`.")],
     data_dir: DataDir = None,
 ) -> None:
-    """Take an operator-added model out of the catalog (its files are left alone)."""
+    """Take an operator-added model or auxiliary model out of the catalog (its files are left alone)."""
     settings = load_settings(data_dir)
     try:
         removed = remove_local_entry(local_catalog_path(settings.data_dir), model_id, load_catalog(settings))
     except CatalogEditError as error:
-        console.print(f"[red]cannot remove[/red]: {error}")
-        raise typer.Exit(2) from None
+        refuse("cannot remove", str(error))
     console.print(f"removed {removed.name} ({model_id}); its files at {removed.weights.source} were not deleted")
 
 

@@ -8,6 +8,7 @@ from sfumato.engine.errors import EngineConfigError
 from sfumato.engine.features.outpaint import OutpaintCanvas, outpaint_canvas
 from sfumato.engine.request import SCHEDULERS, FamilyTraits, InitImage, Mask, RenderRequest, StepCallback, Task
 from sfumato.engine.weights.detect import Detected, DetectionError, detect, family_of_folder
+from sfumato.engine.weights.detect_aux import detect_background_remover, detect_upscaler
 from sfumato.engine.weights.fetcher import DownloadFailed, HubAccess
 from sfumato.engine.weights.hub import NothingToPull, hub_endpoint, pull_auxiliary, pull_model
 
@@ -28,6 +29,8 @@ __all__ = [
     "StepCallback",
     "Task",
     "detect",
+    "detect_background_remover",
+    "detect_upscaler",
     "family_of_folder",
     "hub_endpoint",
     "outpaint_canvas",

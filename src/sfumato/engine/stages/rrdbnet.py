@@ -4,18 +4,21 @@ spandrel (the usual loader of upscaler checkpoints) requires torchvision, which 
 installed beside the CPU torch this project pins (see docs/models.md); the network itself is
 plain convolutions. The layer names follow BasicSR's `RRDBNet`, so Real-ESRGAN's state dicts
 (`RealESRGAN_x4plus.pth`, ai-forever's `RealESRGAN_x2/x4/x8.pth`, or the same as .safetensors)
-load as they are, and `from_state_dict` reads the layout (width, depth, scale) off the tensors.
+load as they are, and `from_state_dict` reads the layout (width, depth, scale) off the tensors
+(`weights/detect_aux.py`, which `models add` uses without torch).
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional
+
+from sfumato.engine.weights.detect_aux import rrdbnet_layout, unwrap_state
 
 
 class _DenseBlock(nn.Module):
@@ -87,21 +90,8 @@ class RRDBNet(nn.Module):
     @classmethod
     def from_state_dict(cls, state: Mapping[str, Any]) -> RRDBNet:
         """The net these weights fit, with them loaded; ValueError for another architecture's weights."""
-        for wrapper in ("params_ema", "params"):  # BasicSR's training checkpoints nest the weights
-            if isinstance(state.get(wrapper), Mapping):
-                state = state[wrapper]
-        if "conv_first.weight" not in state or "body.0.rdb1.conv1.weight" not in state:
-            raise ValueError("not an RRDBNet (ESRGAN / Real-ESRGAN) state dict: no conv_first / body.0.rdb1 weights")
-        first = state["conv_first.weight"]
-        unshuffle = {3: 1, 12: 2, 48: 4}.get(first.shape[1])
-        if unshuffle is None:
-            raise ValueError(f"RRDBNet with {first.shape[1]} input channels: expected 3, 12 or 48")
-        net = cls(
-            features=first.shape[0],
-            blocks=len({m.group(1) for key in state if (m := re.match(r"body\.(\d+)\.", key))}),
-            growth=state["body.0.rdb1.conv1.weight"].shape[0],
-            upsamples=len({key for key in state if re.match(r"conv_up\d+\.weight$", key)}),
-            unshuffle=unshuffle,
-        )
+        state = unwrap_state(state)
+        layout = rrdbnet_layout({key: tuple(value.shape) for key, value in state.items() if hasattr(value, "shape")})
+        net = cls(**dataclasses.asdict(layout))
         net.load_state_dict(dict(state))
         return net.eval()
