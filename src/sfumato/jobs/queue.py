@@ -26,29 +26,22 @@ from sfumato.store.tables import ApiKey, Generation, Job, Variation
 
 def add_job(session: Session, generation: Generation) -> Job:
     """The QUEUED job of a new generation, in the caller's transaction."""
-    now = utcnow()
-    job = Job(
-        id=str(uuid.uuid4()),
-        generation_id=generation.id,
-        api_key_id=generation.api_key_id,
-        state=JobState.QUEUED,
-        attempts=0,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(job)
-    return job
+    return _queued_job(session, generation.id, generation.api_key_id, variation_id=None)
 
 
 def add_variation_job(session: Session, variation: Variation, generation_id: str) -> Job:
     """The QUEUED job of a new variation of one of `generation_id`'s images, in the caller's
     transaction: queued, claimed and counted against its key like a generation's job."""
+    return _queued_job(session, generation_id, variation.api_key_id, variation_id=variation.id)
+
+
+def _queued_job(session: Session, generation_id: str, api_key_id: str | None, variation_id: str | None) -> Job:
     now = utcnow()
     job = Job(
         id=str(uuid.uuid4()),
         generation_id=generation_id,
-        variation_id=variation.id,
-        api_key_id=variation.api_key_id,
+        variation_id=variation_id,
+        api_key_id=api_key_id,
         state=JobState.QUEUED,
         attempts=0,
         created_at=now,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
+from pydantic import StrictBool
 
 from sfumato.domain.generation import GenerationRequest
 from sfumato.domain.image_inputs import CanvasMode, ImageOrigin, ImageRef
@@ -26,14 +26,10 @@ from sfumato.wire.enums import (
     StrengthType,
     Transparency,
 )
-from sfumato.wire.types import Int, Number, Text, translate
+from sfumato.wire.types import Int, Number, StrictBody, Text, validated_body
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-
-class ControlnetInput(_Strict):
+class ControlnetInput(StrictBody):
     initImageId: Text
     initImageType: InitImageType
     preprocessorId: Number
@@ -42,17 +38,17 @@ class ControlnetInput(_Strict):
     influence: Number | None = None
 
 
-class ElementInput(_Strict):
+class ElementInput(StrictBody):
     akUUID: Text
     weight: Number | None = None
 
 
-class UserElementInput(_Strict):
+class UserElementInput(StrictBody):
     userLoraId: Number | None = None
     weight: Number | None = None
 
 
-class CreateGenerationBody(_Strict):
+class CreateGenerationBody(StrictBody):
     """Every key of the spec's request body, plus the keys Leonardo's guides send."""
 
     prompt: Text
@@ -145,12 +141,7 @@ def _is_neutral(value: Any) -> bool:
 
 def parse_create_generation(payload: Any) -> GenerationRequest:
     """Validate a decoded JSON body; raises a Leonardo-shaped ClientError."""
-    if not isinstance(payload, dict):
-        raise ClientError("the request body must be a JSON object", "$")
-    try:
-        body = CreateGenerationBody.model_validate(payload)
-    except ValidationError as error:
-        raise translate(error, GENERATION_ARGS_PATH) from None
+    body = validated_body(CreateGenerationBody, payload, GENERATION_ARGS_PATH)
 
     for field, feature in NOT_YET_SUPPORTED.items():
         value = getattr(body, field)

@@ -10,12 +10,12 @@ that no database can store (a NUL, a lone UTF-16 surrogate) are refused here, na
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BeforeValidator, Strict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
 from pydantic_core import PydanticCustomError
 
-from sfumato.errors import BadRequest, ValidationFailed
+from sfumato.errors import BadRequest, ClientError, ValidationFailed
 from sfumato.wire.enums import ENUM_TYPE_NAMES
 from sfumato.wire.json_body import OutOfRangeNumber
 
@@ -140,3 +140,22 @@ def _enum_for(expected: str) -> tuple[tuple[str, ...], str]:
         if all(f"'{v}'" in expected for v in values):
             return values, type_name
     return (), "enum"
+
+
+class StrictBody(BaseModel):
+    """A request body in Leonardo's exact names: an unknown key is refused, no type is coerced."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+Body = TypeVar("Body", bound=StrictBody)
+
+
+def validated_body(model: type[Body], payload: Any, base_path: str) -> Body:
+    """A decoded JSON body as `model`; anything else is a Leonardo-shaped 400 naming the field."""
+    if not isinstance(payload, dict):
+        raise ClientError("the request body must be a JSON object", "$")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise translate(error, base_path) from None

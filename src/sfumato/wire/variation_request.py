@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError
+from pydantic import StrictBool
 
 from sfumato.domain.variations import (
     UNIVERSAL_MULTIPLIER_DEFAULT,
@@ -26,7 +26,7 @@ from sfumato.domain.variations import (
 )
 from sfumato.errors import ClientError, NotSupported
 from sfumato.wire.enums import UltraUpscaleStyle, UpscalerStyle
-from sfumato.wire.types import Int, Number, Text, translate
+from sfumato.wire.types import Int, Number, StrictBody, Text, validated_body
 
 # Hasura names a body's fields under its wrapped mutation (as `GENERATION_ARGS_PATH` does).
 UPSCALE_ARGS_PATH = "$.selectionSet.sdUpscaleJob.args.arg1"
@@ -35,22 +35,18 @@ UNZOOM_ARGS_PATH = "$.selectionSet.sdUnzoomJob.args.arg1"
 UNIVERSAL_ARGS_PATH = "$.selectionSet.universalUpscaler.args.arg1"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-
-class UpscaleBody(_Strict):
+class UpscaleBody(StrictBody):
     id: Text
 
 
-class VariationOfBody(_Strict):
+class VariationOfBody(StrictBody):
     """nobg's and unzoom's body: the source, and whether it is a variation's id."""
 
     id: Text
     isVariation: StrictBool | None = None
 
 
-class UniversalUpscalerBody(_Strict):
+class UniversalUpscalerBody(StrictBody):
     generatedImageId: Text | None = None
     variationId: Text | None = None
     initImageId: Text | None = None
@@ -74,17 +70,8 @@ _UNIVERSAL_NOT_HONOURED: dict[str, tuple[object, str]] = {
 }
 
 
-def _validated(model: type[_Strict], payload: Any, base_path: str) -> Any:
-    if not isinstance(payload, dict):
-        raise ClientError("the request body must be a JSON object", "$")
-    try:
-        return model.model_validate(payload)
-    except ValidationError as error:
-        raise translate(error, base_path) from None
-
-
 def parse_upscale(payload: Any) -> VariationRequest:
-    body: UpscaleBody = _validated(UpscaleBody, payload, UPSCALE_ARGS_PATH)
+    body = validated_body(UpscaleBody, payload, UPSCALE_ARGS_PATH)
     source = VariationSource(body.id, is_variation=False, field=f"{UPSCALE_ARGS_PATH}.id")
     return VariationRequest(TransformType.UPSCALE, source, multiplier=UPSCALE_FACTOR)
 
@@ -98,12 +85,12 @@ def parse_unzoom(payload: Any) -> VariationRequest:
 
 
 def _variation_of(transform: TransformType, payload: Any, base_path: str) -> VariationRequest:
-    body: VariationOfBody = _validated(VariationOfBody, payload, base_path)
+    body = validated_body(VariationOfBody, payload, base_path)
     return VariationRequest(transform, VariationSource(body.id, bool(body.isVariation), f"{base_path}.id"))
 
 
 def parse_universal_upscaler(payload: Any) -> VariationRequest:
-    body: UniversalUpscalerBody = _validated(UniversalUpscalerBody, payload, UNIVERSAL_ARGS_PATH)
+    body = validated_body(UniversalUpscalerBody, payload, UNIVERSAL_ARGS_PATH)
     for field, (default, feature) in _UNIVERSAL_NOT_HONOURED.items():
         value = getattr(body, field)
         if value is not None and value != default and value != "":
