@@ -34,7 +34,6 @@ from sfumato.engine.request import SCHEDULERS, InitImage, Mask, RenderRequest, T
 from sfumato.engine.runtime.cache import PipelineCache
 from sfumato.engine.weights.loaders import ModelSource
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
-from tests.support.tiny_families import ensure_tiny_family_model, ensure_tiny_lightning_unet
 
 NAMES = sorted(FAMILIES)
 FLOW_MATCHING = ("sd3", "flux", "flux-kontext")
@@ -53,21 +52,6 @@ BASE = RenderRequest(
     scheduler="EULER_DISCRETE",
 )
 PICTURE = Image.new("RGB", (BASE.width, BASE.height), (200, 30, 30))
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModelSource]:
-    """Each family's tiny model; SDXL-Lightning is the tiny SDXL folder with the tiny Lightning UNet file."""
-    root = tmp_path_factory.mktemp("family-models")
-    sources = {}
-    for name in NAMES:
-        if name == "sdxl-lightning":
-            base = ensure_tiny_family_model("sdxl", root / "sdxl")
-            unet = ensure_tiny_lightning_unet(root / "lightning" / "unet.safetensors")
-            sources[name] = ModelSource.from_folder(base, name, unet_file=unet)
-        else:
-            sources[name] = ModelSource.from_folder(ensure_tiny_family_model(name, root / name), name)
-    return sources
 
 
 @pytest.fixture(scope="module")

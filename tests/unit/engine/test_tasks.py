@@ -29,7 +29,7 @@ from sfumato.engine.renderer import Renderer
 from sfumato.engine.runtime.cache import PipelineCache
 from sfumato.engine.weights.loaders import ModelSource, derive_pipeline, load_pipeline
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
-from tests.support.tiny_families import ensure_tiny_family_model, ensure_tiny_lightning_unet
+from tests.support.tiny_families import ensure_tiny_family_model
 
 NAMES = sorted(FAMILIES)
 WIDTH, HEIGHT = 32, 16  # not square, so a swapped width and height shows; on every family's 16-px grid
@@ -79,21 +79,6 @@ def pixels(image: Image.Image) -> np.ndarray:
 
 def mean_difference(a: Image.Image, b: Image.Image) -> float:
     return float(np.abs(pixels(a) - pixels(b)).mean())
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModelSource]:
-    """Each family's tiny model; SDXL-Lightning is the tiny SDXL folder with the tiny Lightning UNet file."""
-    root = tmp_path_factory.mktemp("task-models")
-    sources = {}
-    for name in NAMES:
-        if name == "sdxl-lightning":
-            base = ensure_tiny_family_model("sdxl", root / "sdxl")
-            unet = ensure_tiny_lightning_unet(root / "lightning" / "unet.safetensors")
-            sources[name] = ModelSource.from_folder(base, name, unet_file=unet)
-        else:
-            sources[name] = ModelSource.from_folder(ensure_tiny_family_model(name, root / name), name)
-    return sources
 
 
 @pytest.fixture(scope="module")
