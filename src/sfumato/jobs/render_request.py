@@ -13,7 +13,7 @@ import io
 from PIL import Image
 
 from sfumato.domain.generation import GenerationPlan
-from sfumato.domain.image_inputs import diffusers_strength
+from sfumato.domain.image_inputs import DEFAULT_INIT_STRENGTH, diffusers_strength
 from sfumato.engine import InitImage, Mask, RenderRequest, Task, outpaint_canvas
 from sfumato.storage.blobs import BlobStore
 
@@ -23,7 +23,7 @@ def render_request(plan: GenerationPlan, blobs: BlobStore) -> RenderRequest:
     init image and mask it starts from (their files read from `blobs`)."""
     init = mask = None
     if plan.init_key is not None:
-        strength = diffusers_strength(plan.init_strength if plan.init_strength is not None else 0.5)
+        strength = diffusers_strength(DEFAULT_INIT_STRENGTH if plan.init_strength is None else plan.init_strength)
         init = InitImage(image=_image(blobs, plan.init_key), strength=strength)
     if plan.mask_key is not None:
         mask = Mask(image=_image(blobs, plan.mask_key))
