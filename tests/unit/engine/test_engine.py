@@ -10,22 +10,13 @@ import pytest
 
 from sfumato.catalog import TINY_MODEL_ID, CatalogEntry, ModelCatalog
 from sfumato.config import EngineSettings
-from sfumato.engine import Engine, RenderRequest
+from sfumato.engine import Engine
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
+from tests.support.render_requests import tiny_render
 
 CATALOG = ModelCatalog.load()
 FLUX_SCHNELL = "1dd50843-d653-4516-a8e3-f0238ee453ff"
-REQUEST = RenderRequest(
-    prompt="a lighthouse on a cliff at dusk",
-    negative_prompt="",
-    width=32,
-    height=32,
-    num_images=1,
-    seed=7,
-    guidance_scale=7.0,
-    num_inference_steps=2,  # the door's wiring, not picture quality
-    scheduler="DDIM",
-)
+REQUEST = tiny_render(scheduler="DDIM")  # the door's wiring, not picture quality
 
 
 def row(model_id: str) -> CatalogEntry:

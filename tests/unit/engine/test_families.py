@@ -30,27 +30,19 @@ from sfumato.catalog import ModelCatalog
 from sfumato.engine.families import FAMILIES, family_of
 from sfumato.engine.families.schedulers import SCHEDULER_MAP, leonardo_scheduler
 from sfumato.engine.renderer import Renderer
-from sfumato.engine.request import SCHEDULERS, InitImage, Mask, RenderRequest, Task
+from sfumato.engine.request import SCHEDULERS, InitImage, Mask, Task
 from sfumato.engine.runtime.cache import PipelineCache
 from sfumato.engine.weights.loaders import ModelSource
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
+from tests.support.render_requests import tiny_render
 
 NAMES = sorted(FAMILIES)
 FLOW_MATCHING = ("sd3", "flux", "flux-kontext")
 CATALOG = ModelCatalog.load()
 ROWS = [*CATALOG.models.values(), *CATALOG.fallbacks.values()]
 
-BASE = RenderRequest(
-    prompt="a lighthouse on a cliff at dusk",
-    negative_prompt="",
-    width=32,  # not square, so a swapped width and height shows; on every family's 16-px grid
-    height=16,
-    num_images=2,
-    seed=1234,
-    guidance_scale=3.5,
-    num_inference_steps=2,  # renders test each family's wiring, not picture quality
-    scheduler="EULER_DISCRETE",
-)
+# Not square, so a swapped width and height shows; on every family's 16-px grid.
+BASE = tiny_render(height=16, num_images=2, seed=1234, guidance_scale=3.5)
 PICTURE = Image.new("RGB", (BASE.width, BASE.height), (200, 30, 30))
 
 

@@ -13,21 +13,12 @@ from diffusers.schedulers.scheduling_euler_discrete import EulerDiscreteSchedule
 from PIL import Image
 
 from sfumato.engine.renderer import Renderer
-from sfumato.engine.request import SCHEDULERS, RenderRequest
+from sfumato.engine.request import SCHEDULERS
 from sfumato.engine.weights.loaders import ModelSource
 from sfumato.engine.weights.tiny import ensure_tiny_model
+from tests.support.render_requests import tiny_render
 
-BASE = RenderRequest(
-    prompt="a lighthouse on a cliff at dusk",
-    negative_prompt="",
-    width=32,
-    height=32,
-    num_images=1,
-    seed=1234,
-    guidance_scale=7.0,
-    num_inference_steps=2,  # renders test the engine's wiring, not picture quality: 2 steps, 32 px
-    scheduler="EULER_DISCRETE",
-)
+BASE = tiny_render(seed=1234)
 
 
 @pytest.fixture(scope="module")

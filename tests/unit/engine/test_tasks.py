@@ -29,6 +29,7 @@ from sfumato.engine.renderer import Renderer
 from sfumato.engine.runtime.cache import PipelineCache
 from sfumato.engine.weights.loaders import ModelSource, derive_pipeline, load_pipeline
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
+from tests.support.render_requests import tiny_render
 from tests.support.tiny_families import ensure_tiny_family_model
 
 NAMES = sorted(FAMILIES)
@@ -50,17 +51,8 @@ RIGHT_HALF = np.zeros((HEIGHT, WIDTH), bool)
 RIGHT_HALF[:, WIDTH // 2 :] = True
 MASK = Image.fromarray(np.where(RIGHT_HALF, 255, 0).astype(np.uint8))  # white repaints the right half
 
-TEXT = RenderRequest(
-    prompt="a lighthouse on a cliff at dusk",
-    negative_prompt="",
-    width=WIDTH,
-    height=HEIGHT,
-    num_images=1,
-    seed=1234,
-    guidance_scale=3.5,
-    num_inference_steps=4,  # enough for a strength of 0.25 to leave one step
-    scheduler="EULER_DISCRETE",
-)
+# 4 steps: enough for a strength of 0.25 to leave one step.
+TEXT = tiny_render(width=WIDTH, height=HEIGHT, seed=1234, guidance_scale=3.5, num_inference_steps=4)
 
 
 def img2img(image: Image.Image = PICTURE, strength: float = 0.5, **changes: Any) -> RenderRequest:

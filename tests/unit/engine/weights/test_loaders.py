@@ -16,25 +16,15 @@ from safetensors.torch import save_file
 from sfumato.catalog import CatalogEntry
 from sfumato.engine.families import family_of
 from sfumato.engine.renderer import Renderer, warm_up
-from sfumato.engine.request import RenderRequest
 from sfumato.engine.runtime.cache import PipelineCache
 from sfumato.engine.weights.detect import detect
 from sfumato.engine.weights.loaders import ModelSource, ModelSourceError
 from sfumato.engine.weights.tiny import build_tiny_pipeline, ensure_tiny_model
+from tests.support.render_requests import tiny_render
 from tests.support.single_file import write_ldm_checkpoint
 from tests.support.tiny_families import build_tiny_family_pipeline, ensure_tiny_family_model
 
-REQUEST = RenderRequest(
-    prompt="a lighthouse on a cliff at dusk",
-    negative_prompt="",
-    width=32,
-    height=32,
-    num_images=1,
-    seed=7,
-    guidance_scale=5.0,
-    num_inference_steps=2,  # renders test the loading, not picture quality
-    scheduler="EULER_DISCRETE",
-)
+REQUEST = tiny_render(guidance_scale=5.0)  # renders test the loading, not picture quality
 MODULES = ("unet", "vae", "text_encoder", "text_encoder_2")
 
 
