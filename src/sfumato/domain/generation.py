@@ -10,9 +10,13 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from dataclasses import asdict, dataclass, fields
+from dataclasses import field as dataclass_field
 from typing import Any, Protocol
 
 from sfumato.catalog import CatalogEntry
+from sfumato.domain.elements import ElementPlan, ElementRef
+from sfumato.domain.finishing import FinishingPlan, FinishingRequest
+from sfumato.domain.guidance import ControlnetRef, ControlPlan, ReferencePlan
 from sfumato.domain.image_inputs import (
     DEFAULT_INIT_STRENGTH,
     INIT_STRENGTH_MAX,
@@ -81,9 +85,22 @@ class GenerationRequest:
     transparent: bool = False
     # `unzoom` + `unzoomAmount`: the init image zoomed out, the margin outpainted (image_inputs).
     unzoom_amount: float | None = None
+    # Image guidance (sfumato.domain.guidance): `controlnets[]` and `imagePrompts`, as sent.
+    controlnets: tuple[ControlnetRef, ...] = ()
+    image_prompts: tuple[ImageRef, ...] = ()
+    image_prompt_weight: float | None = None
+    # Elements (sfumato.domain.elements): `elements[]` and `userElements[]`, as sent.
+    elements: tuple[ElementRef, ...] = ()
+    # `tiling`: seamless in both directions.
+    tiling: bool = False
+    # Alchemy's and Prompt Magic's options, PhotoReal, Ultra, contrast (sfumato.domain.finishing).
+    finishing: FinishingRequest = dataclass_field(default_factory=FinishingRequest)
+    # `enhancePrompt` + `enhancePromptInstruction`: the prompt rewritten by an LLM at POST time.
+    enhance_prompt: bool = False
+    enhance_prompt_instruction: str | None = None
 
 
-PLAN_VERSION = 2
+PLAN_VERSION = 3
 """The newest plan layout this release writes and can run (see `GenerationPlan`)."""
 
 
@@ -132,6 +149,15 @@ class GenerationPlan:
     init_strength: float | None = None
     transparent: bool = False
     unzoom_amount: float | None = None
+    # Version 3: guidance and style. ControlNets and IP-Adapter references with their stored
+    # images, LoRA elements with their weights, tiling, the finishing knobs' techniques, and the
+    # caller's own prompt when an LLM rewrote it (`enhancePrompt`).
+    controls: tuple[ControlPlan, ...] = ()
+    references: tuple[ReferencePlan, ...] = ()
+    elements: tuple[ElementPlan, ...] = ()
+    tiling: bool = False
+    finishing: FinishingPlan = dataclass_field(default_factory=FinishingPlan)
+    original_prompt: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"version": PLAN_VERSION, **asdict(self)}
@@ -144,7 +170,13 @@ class GenerationPlan:
         if to_run and version > PLAN_VERSION:
             raise PlanTooNew(f"plan version {version} is newer than this release runs ({PLAN_VERSION})")
         known = {field.name for field in fields(cls)}
-        return cls(**{name: value for name, value in data.items() if name in known})
+        values = {name: value for name, value in data.items() if name in known}
+        # Nested parts come back as JSON objects (asdict wrote them so).
+        for name, part in (("controls", ControlPlan), ("references", ReferencePlan), ("elements", ElementPlan)):
+            values[name] = tuple(part.from_json(item) for item in values.get(name, ()))
+        if isinstance(values.get("finishing"), dict):
+            values["finishing"] = FinishingPlan.from_json(values["finishing"])
+        return cls(**values)
 
 
 def _fail(field: str, message: str) -> ClientError:
@@ -186,12 +218,14 @@ def resolve(
     catalog_key: str,
     traits: FamilyTraits,
     images: SourceImages | None = None,
+    elements: tuple[ElementPlan, ...] = (),
 ) -> GenerationPlan:
     """Check Leonardo's rules and fill defaults; raises ClientError naming the field.
 
     `traits` are the model family's (`Engine.traits`): its seed range, whether a style's stock
     negative terms apply, whether it takes an init strength. `images` are the stored keys of the
-    request's init image and mask, which the service found among the caller's own."""
+    request's images, which the service found among the caller's own; `elements` the LoRA elements
+    the service found for the request's `elements`/`userElements` (their ids and weights)."""
     prompt = request.prompt
     if is_blank(prompt):
         raise _fail("prompt", "prompt must not be empty (it has no visible characters)")
@@ -265,6 +299,8 @@ def resolve(
         init_strength=init_strength,
         transparent=request.transparent,
         unzoom_amount=request.unzoom_amount,
+        elements=elements,
+        tiling=request.tiling,
     )
 
 

@@ -9,7 +9,8 @@ user's id is "not found", like any id) and hands `resolve()` their stored keys a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 # Leonardo's init_strength: how strongly the output reflects the image (0.9 stays close to it).
@@ -62,6 +63,8 @@ class SourceImages:
 
     init_key: str | None = None
     mask_key: str | None = None
+    # Guidance and reference images (ControlNets, image prompts), by the reference that named them.
+    guides: Mapping[ImageRef, str] = field(default_factory=dict)
 
 
 def diffusers_strength(init_strength: float) -> float:

@@ -6,7 +6,19 @@ Importing it loads neither torch nor diffusers; `Engine.render` does, on first u
 from sfumato.engine.engine import Engine
 from sfumato.engine.errors import EngineConfigError
 from sfumato.engine.features.outpaint import OutpaintCanvas, outpaint_canvas
-from sfumato.engine.request import SCHEDULERS, FamilyTraits, InitImage, Mask, RenderRequest, StepCallback, Task
+from sfumato.engine.request import (
+    SCHEDULERS,
+    ControlGuide,
+    FamilyTraits,
+    HiresPass,
+    ImageReference,
+    InitImage,
+    LoraWeight,
+    Mask,
+    RenderRequest,
+    StepCallback,
+    Task,
+)
 from sfumato.engine.weights.detect import Detected, DetectionError, detect, family_of_folder
 from sfumato.engine.weights.detect_aux import detect_background_remover, detect_upscaler
 from sfumato.engine.weights.fetcher import DownloadFailed, HubAccess
@@ -14,14 +26,18 @@ from sfumato.engine.weights.hub import NothingToPull, hub_endpoint, pull_auxilia
 
 __all__ = [
     "SCHEDULERS",
+    "ControlGuide",
     "Detected",
     "DetectionError",
     "DownloadFailed",
     "Engine",
     "EngineConfigError",
     "FamilyTraits",
+    "HiresPass",
     "HubAccess",
+    "ImageReference",
     "InitImage",
+    "LoraWeight",
     "Mask",
     "NothingToPull",
     "OutpaintCanvas",

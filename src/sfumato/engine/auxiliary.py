@@ -46,6 +46,14 @@ class AuxiliaryModels:
         entry = self._pick(self.catalog.background_removers.values(), BackgroundRemoverEntry.KIND)
         return self._load(entry, lambda: load_background_remover(entry, self.models_dir, self._device(), self._threads))
 
+    # --- ControlNets and their preprocessors (guidance) ---
+
+    # --- IP-Adapters and image encoders (image references) ---
+
+    # --- LoRA elements ---
+
+    # --- the safety classifier (nsfw flags) ---
+
     def _pick(self, entries: Iterable[E], kind: str) -> E:
         entry = in_use(entries, self.models_dir)
         if entry is None:

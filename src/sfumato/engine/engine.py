@@ -133,7 +133,7 @@ class Engine:
         """The process's renderer, built (torch, diffusers, engine options) on first use."""
         with self._lock:
             if self._renderer is None:
-                self._renderer = _build_renderer(self.settings)
+                self._renderer = _build_renderer(self.settings, self._aux)
             return self._renderer
 
     def _build_builtin(self, entry: CatalogEntry) -> None:
@@ -144,7 +144,7 @@ class Engine:
         ensure_tiny_model(entry.weights.weights_dir(self.models_dir))
 
 
-def _build_renderer(settings: EngineSettings) -> Renderer:
+def _build_renderer(settings: EngineSettings, auxiliary: AuxiliaryModels) -> Renderer:
     from sfumato.engine.renderer import Renderer
     from sfumato.engine.runtime.cache import PipelineCache
     from sfumato.engine.runtime.library_noise import quiet_ml_libraries
@@ -158,4 +158,5 @@ def _build_renderer(settings: EngineSettings) -> Renderer:
     return Renderer(
         EngineOptions.from_settings(settings),
         PipelineCache(settings.model_cache_device_bytes, settings.model_cache_host_bytes),
+        auxiliary,
     )

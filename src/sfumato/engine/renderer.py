@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Any
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+from typing import TYPE_CHECKING, Any
 
 import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # the real class, not the lazy dummy
 from PIL import Image
 
 from sfumato.engine.families import Family, family_of
+from sfumato.engine.features.controlnet import controls_applied
+from sfumato.engine.features.hires import hires_pass
 from sfumato.engine.features.init_images import fit_to_request, paste_outside_mask
+from sfumato.engine.features.ip_adapter import references_applied
+from sfumato.engine.features.lora import loras_applied
+from sfumato.engine.features.tiling import tiling_applied
 from sfumato.engine.request import RenderRequest, StepCallback, Task
 from sfumato.engine.runtime.cache import PipelineCache
 from sfumato.engine.runtime.optimize import EngineOptions, prepare_pipeline, report
 from sfumato.engine.weights.loaders import ModelSource, derive_pipeline, load_pipeline
+
+if TYPE_CHECKING:
+    from sfumato.engine.auxiliary import AuxiliaryModels
 
 # While a render waits for its model's lock, how often it reports in through `on_step`.
 _WAIT_REPORT_S = 1.0
@@ -60,6 +70,16 @@ class LoadedModel:
             return pipe
 
 
+RequestFeature = Callable[["LoadedModel", RenderRequest, "Renderer"], AbstractContextManager[dict[str, Any]]]
+"""A per-request feature (`engine/features/`): entered under the model's render lock, it adjusts
+the model's shared modules for this one call (adapters' weights, padding modes), yields the extra
+keyword arguments the pipeline call takes for it, and on exit puts everything back, so the next
+request sees the base model."""
+
+# In the order they are entered (and the reverse of the order they are undone).
+REQUEST_FEATURES: tuple[RequestFeature, ...] = (loras_applied, references_applied, controls_applied, tiling_applied)
+
+
 class Renderer:
     """Loads model sources, keeps them cached, and renders batches.
 
@@ -73,8 +93,16 @@ class Renderer:
     second, so leases stay renewed and a cancel is still seen.
     """
 
-    def __init__(self, options: EngineOptions | None = None, cache: PipelineCache[LoadedModel] | None = None) -> None:
+    def __init__(
+        self,
+        options: EngineOptions | None = None,
+        cache: PipelineCache[LoadedModel] | None = None,
+        auxiliary: AuxiliaryModels | None = None,
+    ) -> None:
         self.options = options or EngineOptions()
+        # The catalog's auxiliary models (ControlNets, IP-Adapters, LoRA elements, preprocessors),
+        # which the request features load; None: a renderer for requests without them.
+        self.auxiliary = auxiliary
         # Least recently used models leave once the weights exceed a budget; one load per cold model.
         self._cache: PipelineCache[LoadedModel] = cache if cache is not None else PipelineCache()
         self._lock = threading.Lock()
@@ -119,18 +147,31 @@ class Renderer:
             if on_step is not None:
                 on_step(0, request.num_inference_steps)  # may raise to give up waiting
         try:
-            return call_pipeline(self.pipeline(source, request.task), family, request, on_step)
+            model = self._model(source)
+            with ExitStack() as features:
+                extra: dict[str, Any] = {}
+                for feature in REQUEST_FEATURES:
+                    extra |= features.enter_context(feature(model, request, self))
+                images = call_pipeline(model.pipeline(request.task), family, request, on_step, extra)
+                if request.hires is not None:
+                    images = hires_pass(model, family, request, images, on_step)
+            return images
         finally:
             lock.release()
 
 
 def call_pipeline(
-    shared: DiffusionPipeline, family: Family, request: RenderRequest, on_step: StepCallback | None = None
+    shared: DiffusionPipeline,
+    family: Family,
+    request: RenderRequest,
+    on_step: StepCallback | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> list[Image.Image]:
     """One batched pipeline call as `family` spells it, leaving the (cached) `shared` pipeline untouched.
 
-    `shared` is the pipeline of the request's task. Its init image and mask are first fitted to the
-    request's size; an inpaint's pixels outside the mask are then put back as they were.
+    `shared` is the pipeline of the request's task; `extra`, the request features' keyword arguments.
+    Its init image and mask are first fitted to the request's size; an inpaint's pixels outside the
+    mask are then put back as they were.
     """
     # A shallow copy shares every module but gets its own scheduler and per-call state, so the
     # cached pipeline is never mutated. (`from_pipe` would also share weights, but it re-casts
@@ -152,6 +193,7 @@ def call_pipeline(
     with torch.inference_mode():
         output = pipe(
             **family.pipeline_kwargs(request),
+            **(extra or {}),
             generator=generators,
             output_type="pil",
             callback_on_step_end=on_step_end if on_step is not None else None,

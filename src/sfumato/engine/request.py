@@ -67,6 +67,46 @@ class Mask:
     image: Image.Image
 
 
+@dataclass(frozen=True)
+class ControlGuide:
+    """One ControlNet's guidance: the source picture (any size), what it is turned into before the
+    ControlNet sees it (`kind`: "canny", "depth", "normal", "pose", "lineart", "sketch" or "image",
+    the picture itself), and `scale`, diffusers' `controlnet_conditioning_scale` (0 draws as
+    without it). Which ControlNet weights serve `kind` is the engine's choice (the catalog's)."""
+
+    kind: str
+    image: Image.Image
+    scale: float
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """A reference picture an IP-Adapter conditions on: `kind` is "style", "character", "content"
+    or "image" (Leonardo's image prompts); `scale` is the adapter's scale (0 draws as without it)."""
+
+    kind: str
+    image: Image.Image
+    scale: float
+
+
+@dataclass(frozen=True)
+class LoraWeight:
+    """One LoRA element applied at `scale` (0 draws exactly as the base model): `element_id` is its
+    catalog id, whose file the engine loads."""
+
+    element_id: str
+    scale: float
+
+
+@dataclass(frozen=True)
+class HiresPass:
+    """A second, image-to-image pass over the first pass's pictures enlarged `scale` times
+    (sides rounded to the family's size multiple), at diffusers' `strength`: the output is larger."""
+
+    scale: float
+    strength: float
+
+
 # The parts each task needs: (init image, mask).
 _TASK_PARTS = {
     Task.TEXT_TO_IMAGE: (False, False),
@@ -96,6 +136,14 @@ class RenderRequest:
     task: Task = Task.TEXT_TO_IMAGE
     init: InitImage | None = None
     mask: Mask | None = None
+    # Guidance and style (each in `engine/features/`): ControlNets, IP-Adapter references, LoRA
+    # elements, seamless tiling, a high-resolution second pass, and CFG rescale (0: off).
+    controls: tuple[ControlGuide, ...] = ()
+    references: tuple[ImageReference, ...] = ()
+    loras: tuple[LoraWeight, ...] = ()
+    tiling: bool = False
+    hires: HiresPass | None = None
+    guidance_rescale: float = 0.0
 
     def __post_init__(self) -> None:
         wants_init, wants_mask = _TASK_PARTS[self.task]

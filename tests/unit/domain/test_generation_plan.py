@@ -26,7 +26,8 @@ def test_a_plan_round_trips_and_says_its_version() -> None:
     plan = GenerationPlan.from_json(dict(UNVERSIONED))
     stored = plan.to_json()
     assert stored["version"] == PLAN_VERSION
-    # Version 2's fields, missing from the old plan, came in at the values that draw from text alone.
+    # Version 2's and 3's fields, missing from the old plan, came in at the values that draw from
+    # text alone, with no guidance, element or finishing pass.
     added = {
         "task": "text-to-image",
         "init_key": None,
@@ -34,6 +35,12 @@ def test_a_plan_round_trips_and_says_its_version() -> None:
         "init_strength": None,
         "transparent": False,
         "unzoom_amount": None,
+        "controls": (),
+        "references": (),
+        "elements": (),
+        "tiling": False,
+        "finishing": {"hires_scale": None, "hires_strength": None, "guidance_rescale": 0.0},
+        "original_prompt": None,
     }
     assert {k: v for k, v in stored.items() if k != "version"} == {**UNVERSIONED, **added}
     assert GenerationPlan.from_json(stored) == plan

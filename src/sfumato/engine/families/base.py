@@ -155,6 +155,11 @@ class Family:
                 f"{request.task.value} pipeline for them); send a text-to-image request",
             )
         self._check_images(request)
+        self.check_controls(request)
+        self.check_references(request)
+        self.check_loras(request)
+        self.check_tiling(request)
+        self.check_hires(request)
         if not 0 <= request.seed <= self.seed_max:
             path = f"{GENERATION_ARGS_PATH}.seed"
             raise ClientError(f"seed must be between 0 and {self.seed_max}, got {request.seed}", path)
@@ -184,6 +189,21 @@ class Family:
                 f"denoising step to run ({self.label} models run only that share of the steps): ask for more "
                 "num_inference_steps, or let the picture depart further from the init image",
             )
+
+    def check_controls(self, request: RenderRequest) -> None:
+        """ControlNets (`request.controls`) this family can take."""
+
+    def check_references(self, request: RenderRequest) -> None:
+        """IP-Adapter references (`request.references`) this family can take."""
+
+    def check_loras(self, request: RenderRequest) -> None:
+        """LoRA elements (`request.loras`) this family can take."""
+
+    def check_tiling(self, request: RenderRequest) -> None:
+        """Seamless tiling (`request.tiling`), where the architecture allows it."""
+
+    def check_hires(self, request: RenderRequest) -> None:
+        """A high-resolution second pass (`request.hires`)."""
 
     def denoising_steps(self, request: RenderRequest) -> int:
         """The steps the pipeline runs: with an init image's strength, only the last share of them."""
