@@ -183,12 +183,52 @@ class ModelSettings(_Group):
 class PriceSettings(_Group):
     """The credit price model, see docs/knobs.md "Cost"."""
 
-    image_base: float = _flat("image_base", "price_image_base", 1.5)
-    per_megapixel: float = _flat("per_megapixel", "price_per_megapixel", 1.5)
-    alchemy_multiplier: float = _flat("alchemy_multiplier", "price_alchemy_multiplier", 2.5)
+    image_base: float = _flat("image_base", "price_image_base", 1.5, ge=0)
+    per_megapixel: float = _flat("per_megapixel", "price_per_megapixel", 1.5, ge=0)
+    # At least 1, and the others at least 0: a price never goes down as a request asks for more.
+    alchemy_multiplier: float = _flat("alchemy_multiplier", "price_alchemy_multiplier", 2.5, ge=1)
+    per_element: float = _flat(
+        "per_element", "price_per_element", 0.5, ge=0, description="Credits per image per LoRA element."
+    )
+    per_guide: int = _flat(
+        "per_guide", "price_per_guide", 1, ge=0, description="Credits per image per ControlNet or image reference."
+    )
     api_token_allowance: int = Field(
         1_000_000, description="Reported by /me as the key's API tokens; Sfumato does not bill."
     )
+
+
+class LlmSettings(_Group):
+    """The OpenAI-compatible chat-completions endpoint behind `enhancePrompt` and `/prompt/*` (docs/prompts.md)."""
+
+    base_url: str | None = _flat(
+        "base_url",
+        "llm_base_url",
+        None,
+        pattern=r"^https?://",
+        description="Endpoint base including /v1 (http://127.0.0.1:11434/v1); unset: the prompt features answer 400.",
+    )
+    model: str | None = _flat("model", "llm_model", None, description="The `model` sent with each chat completion.")
+    api_key: str | None = _flat(
+        "api_key", "llm_api_key", None, description="Sent as `Authorization: Bearer <key>` when set.", repr=False
+    )
+    timeout_s: float = _flat(
+        "timeout_s", "llm_timeout_s", 30.0, gt=0, description="An answer not complete by then is a 504."
+    )
+    max_chars: int = _flat(
+        "max_chars",
+        "llm_max_chars",
+        1500,
+        ge=1,
+        le=1500,
+        description="A longer answer is cut to this many characters (Leonardo caps prompts at 1500).",
+    )
+
+    @model_validator(mode="after")
+    def _model_with_endpoint(self) -> LlmSettings:
+        if self.base_url is not None and not self.model:
+            raise ValueError("SFUMATO_LLM_BASE_URL needs SFUMATO_LLM_MODEL too: the model the endpoint should run")
+        return self
 
 
 class Settings(BaseSettings):
@@ -206,6 +246,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     prices: PriceSettings = Field(default_factory=PriceSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from sfumato.jobs.runner import JobContext
 from sfumato.service.generations import GenerationService
 from sfumato.service.init_images import InitImageService
 from sfumato.service.keys import KeyService
+from sfumato.service.prompts import PromptService
 from sfumato.service.variations import VariationService
 from sfumato.storage.blobs import LocalBlobStore
 from sfumato.storage.uploads import LocalUploadTarget, UploadSigner
@@ -39,6 +40,8 @@ class Container:
     generations: GenerationService
     variations: VariationService
     init_images: InitImageService
+    # Prompts by the configured LLM (`/prompt/*`, `enhancePrompt`); refuses with 400 without one.
+    prompts: PromptService
     # Signs the upload forms `POST /init-image` hands out and checks them at `POST /uploads`.
     uploads: LocalUploadTarget
     # What running a job needs: the worker's, and `sfumato generate`'s, which runs its own job.
@@ -92,6 +95,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             default_concurrency=settings.jobs.default_key_concurrency,
         )
 
+    prompts = PromptService.from_settings(settings.llm)
     generations = GenerationService(
         session_factory=session_factory,
         catalog=catalog,
@@ -100,12 +104,15 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             image_base=settings.prices.image_base,
             per_megapixel=settings.prices.per_megapixel,
             alchemy_multiplier=settings.prices.alchemy_multiplier,
+            per_element=settings.prices.per_element,
+            per_guide=settings.prices.per_guide,
         ),
         blobs=blobs,
         on_queued=worker.notify if worker else (lambda: None),
         queue_cap=settings.limits.queue_cap,
         rate_per_minute=settings.limits.rate_per_minute,
         on_deleted=worker.cancel if worker else (lambda _generation_id: None),
+        prompts=prompts,
     )
     return Container(
         settings=settings,
@@ -131,6 +138,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             max_bytes=settings.uploads.max_bytes,
             max_pixels=settings.uploads.max_pixels,
         ),
+        prompts=prompts,
         uploads=uploads,
         jobs=ctx,
         worker=worker,

@@ -121,6 +121,19 @@ class TooManyRequests(RetryLater):
 
 
 class ServiceUnavailable(RetryLater):
-    """The database stayed busy (or unreachable) past its timeout: nothing was done, try again."""
+    """The database stayed busy (or unreachable) past its timeout, or a service Sfumato calls
+    (the LLM) could not be reached: nothing was done, try again."""
 
     status = 503
+
+
+class BadGateway(SfumatoError):
+    """A service Sfumato calls (the LLM) answered with an error or with nothing usable."""
+
+    status = 502
+
+
+class GatewayTimeout(SfumatoError):
+    """A service Sfumato calls (the LLM) did not answer within its timeout."""
+
+    status = 504

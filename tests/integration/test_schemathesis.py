@@ -25,6 +25,8 @@ TARGETS = [
     ("leonardo-user.openapi.json", r"^/me$"),
     ("leonardo-models.openapi.json", r"^/(platformModels|models/\{id\})$"),
     ("leonardo-variation.openapi.json", r"^/variations/(upscale|nobg|unzoom|universal-upscaler|\{id\})$"),
+    ("leonardo-pricing-calculator.openapi.json", r"^/pricing-calculator$"),
+    ("leonardo-elements.openapi.json", r"^/elements"),
 ]
 
 

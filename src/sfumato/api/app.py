@@ -11,7 +11,19 @@ from sfumato import __version__
 from sfumato.api.allowed_methods import AllowedMethods
 from sfumato.api.errors import register_error_handlers
 from sfumato.api.middleware import CatchServerErrors, HeadAsGet
-from sfumato.api.routers import files, generations, health, init_images, models, uploads, users, variations
+from sfumato.api.routers import (
+    elements,
+    files,
+    generations,
+    health,
+    init_images,
+    models,
+    pricing,
+    prompts,
+    uploads,
+    users,
+    variations,
+)
 from sfumato.config import Settings
 from sfumato.container import Container, build_container
 
@@ -39,7 +51,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.add_middleware(CatchServerErrors)
     app.add_middleware(HeadAsGet)  # added last: outermost, so a HEAD's 500 is headers-only too
     mounted = [(generations.router, API_PREFIX), (users.router, API_PREFIX), (models.router, API_PREFIX),
-               (init_images.router, API_PREFIX), (variations.router, API_PREFIX), (health.router, ""),
+               (init_images.router, API_PREFIX), (variations.router, API_PREFIX), (prompts.router, API_PREFIX),
+               (pricing.router, API_PREFIX), (elements.router, API_PREFIX), (health.router, ""),
                (files.router, ""), (uploads.router, "")]  # fmt: skip
     for router, prefix in mounted:
         app.include_router(router, prefix=prefix)

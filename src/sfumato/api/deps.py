@@ -104,3 +104,14 @@ def checked_uuid(value: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise DataException(f'invalid input syntax for type uuid: "{value}"') from None
+
+
+async def optional_json_body(request: Request, container: ContainerDep) -> Any:
+    """A JSON body where the route takes none or an empty one (the SDK sends none): None when absent."""
+    _check_json_content_type(request)
+    settings = container.settings
+    raw = await read_limited_body(request, settings.server.max_body_bytes, settings.server.body_read_timeout_s)
+    return decode_json_body(raw) if raw.strip() else None
+
+
+OptionalJsonBody = Annotated[Any, Depends(optional_json_body)]

@@ -10,10 +10,15 @@ from sfumato.catalog.aux_entries import (
     AuxFace,
     AuxWeights,
     BackgroundRemoverEntry,
+    ControlNetEntry,
+    DepthEstimatorEntry,
+    PoseEstimatorEntry,
+    SafetyCheckerEntry,
     UpscalerEntry,
     in_use,
 )
 from sfumato.catalog.docs_table import markdown_table
+from sfumato.catalog.elements import BASE_MODEL_FAMILIES, ElementEntry
 from sfumato.catalog.entries import (
     DIFFUSERS_MARKER,
     CatalogEntry,
@@ -22,6 +27,7 @@ from sfumato.catalog.entries import (
     QualityDefaults,
     WeightsSpec,
 )
+from sfumato.catalog.ip_adapters import IpAdapterEntry
 from sfumato.catalog.local_file import CatalogEditError, add_local_entry, remove_local_entry
 from sfumato.catalog.model_catalog import (
     LEONARDO_DEFAULT_MODEL_ID,
@@ -36,6 +42,7 @@ from sfumato.catalog.model_catalog import (
 
 __all__ = [
     "AUX_KINDS",
+    "BASE_MODEL_FAMILIES",
     "DIFFUSERS_MARKER",
     "LEONARDO_DEFAULT_MODEL_ID",
     "LOCAL_CATALOG_NAME",
@@ -48,9 +55,15 @@ __all__ = [
     "CatalogEditError",
     "CatalogEntry",
     "CatalogFormatError",
+    "ControlNetEntry",
+    "DepthEstimatorEntry",
+    "ElementEntry",
+    "IpAdapterEntry",
     "LeonardoFace",
     "ModelCatalog",
+    "PoseEstimatorEntry",
     "QualityDefaults",
+    "SafetyCheckerEntry",
     "UpscalerEntry",
     "WeightsSpec",
     "add_local_entry",

@@ -80,6 +80,9 @@ class AuxEntry:
     """One auxiliary model row; subclasses add their kind's fields and name their table."""
 
     KIND: ClassVar[str]
+    COMPANIONS: ClassVar[tuple[str, ...]] = ()
+    """Files a `repo` + `file` row also needs from the repo, beside `file` (a model folder's configs);
+    `models pull` fetches them first, so the row counts as installed only once `file` is there."""
     face: AuxFace
     weights: AuxWeights
 
@@ -90,6 +93,15 @@ class AuxEntry:
     @property
     def name(self) -> str:
         return self.face.name
+
+    def is_installed(self, models_dir: Path) -> bool:
+        """Whether the row can serve without a download (a kind with files elsewhere says more)."""
+        return self.weights.is_installed(models_dir)
+
+    def extra_pulls(self) -> tuple[tuple[str, str], ...]:
+        """(repo, file) pairs `models pull` fetches after the weights file, from any repo (an
+        IP-Adapter's image encoder); none for most kinds."""
+        return ()
 
     @classmethod
     def _own_fields(cls) -> list[Any]:
@@ -177,7 +189,82 @@ class BackgroundRemoverEntry(AuxEntry):
         return value
 
 
-AUX_KINDS: tuple[type[AuxEntry], ...] = (UpscalerEntry, BackgroundRemoverEntry)
+# What a ControlNet row may serve: the engine's ControlGuide kinds, or "any" (a stand-in for all).
+CONTROL_KINDS = ("canny", "depth", "normal", "pose", "lineart", "sketch", "image")
+ANY_CONTROL_KIND = "any"
+
+
+@dataclass(frozen=True)
+class ControlNetEntry(AuxEntry):
+    """A ControlNet as a diffusers model folder (`config.json` + `diffusion_pytorch_model.safetensors`,
+    the weights being `file`/`path`), for models of `family` (the engine's family name: sd15, sd2,
+    sdxl, flux), guiding with control images of `kind`."""
+
+    KIND: ClassVar[str] = "controlnet"
+    COMPANIONS: ClassVar[tuple[str, ...]] = ("config.json",)
+    family: str
+    kind: str
+
+    @classmethod
+    def _value(cls, key: str, value: Any) -> Any:
+        if key == "kind" and value not in (*CONTROL_KINDS, ANY_CONTROL_KIND):
+            raise CatalogFormatError(f"'kind' must be one of {', '.join(CONTROL_KINDS)} or any (got {value!r})")
+        if key == "family" and not (isinstance(value, str) and value):
+            raise CatalogFormatError(f"'family' must name a model family such as sd15, sdxl or flux (got {value!r})")
+        return value
+
+
+@dataclass(frozen=True)
+class DepthEstimatorEntry(AuxEntry):
+    """A monocular depth model as a transformers folder (DPT or Depth Anything: `config.json`,
+    `preprocessor_config.json`, `model.safetensors` as `file`/`path`) that turns a picture into the
+    depth map (and, by its gradients, the normal map) a depth or normal ControlNet sees."""
+
+    KIND: ClassVar[str] = "depth_estimator"
+    COMPANIONS: ClassVar[tuple[str, ...]] = ("config.json", "preprocessor_config.json")
+
+
+@dataclass(frozen=True)
+class PoseEstimatorEntry(AuxEntry):
+    """A top-down human pose model as a transformers folder (VitPose: `config.json`,
+    `preprocessor_config.json`, `model.safetensors` as `file`/`path`) whose 17 COCO keypoints
+    become the OpenPose-style skeleton a pose ControlNet sees."""
+
+    KIND: ClassVar[str] = "pose_estimator"
+    COMPANIONS: ClassVar[tuple[str, ...]] = ("config.json", "preprocessor_config.json")
+
+
+@dataclass(frozen=True)
+class SafetyCheckerEntry(AuxEntry):
+    """An NSFW image classifier as a transformers folder (`config.json`, `preprocessor_config.json`,
+    `model.safetensors` as `file`/`path`; Falconsai/nsfw_image_detection's layout): an image whose
+    `label` score is at least `threshold` is flagged `nsfw`, and stored unchanged. Unlike the other
+    kinds, no built-in row serves unless the catalog lists one: without a row, nothing is flagged."""
+
+    KIND: ClassVar[str] = "safety_checker"
+    COMPANIONS: ClassVar[tuple[str, ...]] = ("config.json", "preprocessor_config.json")
+    threshold: float = 0.5
+    label: str = "nsfw"
+
+    @classmethod
+    def _value(cls, key: str, value: Any) -> Any:
+        if key == "threshold":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise CatalogFormatError(f"'threshold' must be a score between 0 and 1 (got {value!r})")
+            return float(value)
+        if key == "label" and not (isinstance(value, str) and value):
+            raise CatalogFormatError(f"'label' must name the classifier's NSFW label (got {value!r})")
+        return value
+
+
+AUX_KINDS: tuple[type[AuxEntry], ...] = (
+    UpscalerEntry,
+    BackgroundRemoverEntry,
+    ControlNetEntry,
+    DepthEstimatorEntry,
+    PoseEstimatorEntry,
+    SafetyCheckerEntry,
+)
 
 
 _E = TypeVar("_E", bound=AuxEntry)
@@ -186,5 +273,5 @@ _E = TypeVar("_E", bound=AuxEntry)
 def in_use(entries: Iterable[_E], models_dir: Path) -> _E | None:
     """The entry of a kind that serves: the first installed real one, else the first built-in one."""
     listed = list(entries)
-    installed = (e for e in listed if e.weights.builtin is None and e.weights.is_installed(models_dir))
+    installed = (e for e in listed if e.weights.builtin is None and e.is_installed(models_dir))
     return next(installed, None) or next((e for e in listed if e.weights.builtin is not None), None)

@@ -38,6 +38,9 @@ class LeonardoFace:
     featured: bool = False
     nsfw: bool = False
     created_at: str | None = None
+    # A photographic model: PhotoReal v1 (which takes no modelId) draws with the first installed
+    # row marked so (docs/models.md), else with the model a request without modelId gets.
+    photo_real: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from tomlkit.items import AoT, Comment, Table, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
 from sfumato.catalog.aux_entries import AUX_KINDS, AuxEntry
+from sfumato.catalog.elements import ElementEntry
 from sfumato.catalog.entries import CatalogEntry, CatalogFormatError
 from sfumato.catalog.model_catalog import ModelCatalog
 
@@ -40,6 +41,7 @@ _AUX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _READERS: dict[str, Callable[..., CatalogEntry | AuxEntry]] = {
     "model": CatalogEntry.from_row,
     **{kind.KIND: kind.from_row for kind in AUX_KINDS},
+    ElementEntry.KIND: ElementEntry.from_row,  # `sfumato elements add|remove`
 }
 
 

@@ -14,8 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sfumato.catalog.aux_entries import AUX_KINDS, AuxEntry, BackgroundRemoverEntry, UpscalerEntry
+from sfumato.catalog.aux_entries import (
+    AUX_KINDS,
+    AuxEntry,
+    BackgroundRemoverEntry,
+    ControlNetEntry,
+    DepthEstimatorEntry,
+    PoseEstimatorEntry,
+    SafetyCheckerEntry,
+    UpscalerEntry,
+)
+from sfumato.catalog.elements import ElementEntry
 from sfumato.catalog.entries import CatalogEntry, CatalogFormatError
+from sfumato.catalog.ip_adapters import IpAdapterEntry
 from sfumato.config import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +75,16 @@ class ModelCatalog:
     # Auxiliary models by id, in file order (the engine uses the first installed real one).
     upscalers: dict[str, UpscalerEntry] = field(default_factory=dict)
     background_removers: dict[str, BackgroundRemoverEntry] = field(default_factory=dict)
+    # ControlNets (one serves per family and kind) and depth estimators (`[[controlnet]]`, `[[depth_estimator]]`).
+    controlnets: dict[str, ControlNetEntry] = field(default_factory=dict)
+    depth_estimators: dict[str, DepthEstimatorEntry] = field(default_factory=dict)
+    pose_estimators: dict[str, PoseEstimatorEntry] = field(default_factory=dict)
+    # LoRA elements by akUUID (`[[element]]`, `catalog/elements.py`).
+    elements: dict[str, ElementEntry] = field(default_factory=dict)
+    # IP-Adapters (one serves per family and reference kind: `[[ip_adapter]]`, `catalog/ip_adapters.py`).
+    ip_adapters: dict[str, IpAdapterEntry] = field(default_factory=dict)
+    # NSFW classifiers (`[[safety_checker]]`): the first installed one flags images; none, none flagged.
+    safety_checkers: dict[str, SafetyCheckerEntry] = field(default_factory=dict)
 
     @classmethod
     def load(cls, operator_file: Path | None = None, local_file: Path | None = None) -> ModelCatalog:
@@ -87,6 +108,22 @@ class ModelCatalog:
             BackgroundRemoverEntry.KIND: lambda rows, origin: _merge_aux(
                 BackgroundRemoverEntry, self.background_removers, rows, origin, self.origins
             ),
+            ControlNetEntry.KIND: lambda rows, origin: _merge_aux(
+                ControlNetEntry, self.controlnets, rows, origin, self.origins
+            ),
+            DepthEstimatorEntry.KIND: lambda rows, origin: _merge_aux(
+                DepthEstimatorEntry, self.depth_estimators, rows, origin, self.origins
+            ),
+            PoseEstimatorEntry.KIND: lambda rows, origin: _merge_aux(
+                PoseEstimatorEntry, self.pose_estimators, rows, origin, self.origins
+            ),
+            ElementEntry.KIND: self._merge_elements,
+            SafetyCheckerEntry.KIND: lambda rows, origin: _merge_aux(
+                SafetyCheckerEntry, self.safety_checkers, rows, origin, self.origins
+            ),
+            IpAdapterEntry.KIND: lambda rows, origin: _merge_aux(
+                IpAdapterEntry, self.ip_adapters, rows, origin, self.origins
+            ),
         }
         for table in data:
             if table in readers:
@@ -108,12 +145,48 @@ class ModelCatalog:
             entry = CatalogEntry.from_row({"id": None, **row}, where=where)
             self.fallbacks[entry.face.sd_version] = entry
 
+    def _merge_elements(self, rows: list[dict[str, Any]], origin: Path) -> None:
+        _merge_aux(ElementEntry, self.elements, rows, origin, self.origins)
+        numbers = [e.user_lora_id for e in self.elements.values() if e.user_lora_id is not None]
+        if len(numbers) != len(set(numbers)):
+            raise CatalogFormatError(f"{origin}: two [[element]] rows share a user_lora_id")
+
     def get(self, model_id: str) -> CatalogEntry | None:
         return self.models.get(model_id)
 
+    def element(self, ak_uuid: str) -> ElementEntry | None:
+        """A catalog element (not a user's) by its akUUID."""
+        entry = self.elements.get(ak_uuid.lower())
+        return entry if entry is not None and not entry.is_user_element else None
+
+    def user_element(self, user_lora_id: int, user_id: str) -> ElementEntry | None:
+        """`user_id`'s own element numbered `user_lora_id`; another user's is as unknown."""
+        found = (e for e in self.elements.values() if e.user_lora_id == user_lora_id and e.user_id == user_id)
+        return next(found, None)
+
+    def public_elements(self) -> list[ElementEntry]:
+        """The catalog's own elements (no user's), in file order: `GET /elements`."""
+        return [e for e in self.elements.values() if not e.is_user_element]
+
+    def user_elements(self, user_id: str) -> list[ElementEntry]:
+        return [e for e in self.elements.values() if e.user_id == user_id]
+
+    def next_user_lora_id(self) -> int:
+        """The next free `user_lora_id` (they are never reused while their row is listed)."""
+        return max((e.user_lora_id or 0 for e in self.elements.values()), default=0) + 1
+
     def auxiliary(self, aux_id: str) -> AuxEntry | None:
         """The upscaler or background remover with this id (what `models pull` takes)."""
-        return self.upscalers.get(aux_id) or self.background_removers.get(aux_id)
+        return (
+            self.upscalers.get(aux_id)
+            or self.background_removers.get(aux_id)
+            or self.elements.get(aux_id)
+            or self.controlnets.get(aux_id)
+            or self.depth_estimators.get(aux_id)
+            or self.pose_estimators.get(aux_id)
+            or self.ip_adapters.get(aux_id)
+            or self.safety_checkers.get(aux_id)
+        )
 
     def is_shipped(self, model_id: str) -> bool:
         """True for ids the shipped catalog defines, even where another file overrides them."""
@@ -141,6 +214,10 @@ class ModelCatalog:
         """Platform models in a stable order: featured first, then by name."""
         return sorted(self.models.values(), key=lambda e: (not e.face.featured, e.name))
 
+    def photographic(self) -> list[CatalogEntry]:
+        """The rows marked `photo_real = true`, in file order: PhotoReal v1's models."""
+        return [entry for entry in self.models.values() if entry.face.photo_real]
+
 
 _Aux = TypeVar("_Aux", bound=AuxEntry)
 
@@ -161,4 +238,5 @@ def shipped_entries() -> list[CatalogEntry]:
 
 def _shipped_ids() -> set[str]:
     data = read_catalog_file(SHIPPED_CATALOG)
-    return {str(row["id"]) for table in ("model", *(k.KIND for k in AUX_KINDS)) for row in data.get(table, [])}
+    tables = ("model", *(k.KIND for k in AUX_KINDS), ElementEntry.KIND, IpAdapterEntry.KIND)
+    return {str(row["id"]) for table in tables for row in data.get(table, [])}

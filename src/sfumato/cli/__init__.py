@@ -1,9 +1,10 @@
-"""The `sfumato` command: serve, keys, models, generate, webhooks."""
+"""The `sfumato` command: serve, keys, models, elements, generate, webhooks."""
 
 from __future__ import annotations
 
 import typer
 
+from sfumato.cli.elements import elements_app
 from sfumato.cli.generate import generate
 from sfumato.cli.keys import keys_app
 from sfumato.cli.models import models_app
@@ -15,4 +16,5 @@ app.command()(serve)
 app.command()(generate)
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+app.add_typer(elements_app, name="elements")
 app.add_typer(webhooks_app, name="webhooks")

@@ -36,6 +36,8 @@ from sfumato.catalog import (
     remove_local_entry,
     shipped_entries,
 )
+from sfumato.catalog.aux_entries import ANY_CONTROL_KIND, CONTROL_KINDS
+from sfumato.catalog.ip_adapters import REFERENCE_KINDS
 from sfumato.cli.common import DataDir, console, load_settings, refuse
 from sfumato.config import Settings
 
@@ -67,6 +69,9 @@ def _list_auxiliary(catalog: ModelCatalog, models_dir: Path) -> None:
     kinds: list[tuple[str, list[AuxEntry]]] = [
         ("upscalers", list(catalog.upscalers.values())),
         ("background removers", list(catalog.background_removers.values())),
+        ("safety checkers (nsfw flags; with none in use, nothing is flagged)", list(catalog.safety_checkers.values())),
+        ("depth estimators (depth and normal guidance)", list(catalog.depth_estimators.values())),
+        ("pose estimators (pose guidance)", list(catalog.pose_estimators.values())),
     ]
     for title, entries in kinds:
         serving = in_use(entries, models_dir)
@@ -76,6 +81,46 @@ def _list_auxiliary(catalog: ModelCatalog, models_dir: Path) -> None:
             installed = "built in" if weights.builtin else "yes" if weights.is_installed(models_dir) else ""
             table.add_row(entry.id, entry.name, weights.source, installed, "yes" if entry is serving else "")
         Console(width=200).print(table)
+    _list_ip_adapters(catalog, models_dir)
+    _list_controlnets(catalog, models_dir)
+
+
+def _list_controlnets(catalog: ModelCatalog, models_dir: Path) -> None:
+    """ControlNets: one serves per family and control kind, so "in use" names the kinds it serves."""
+    entries = list(catalog.controlnets.values())
+    serving: dict[str, list[str]] = {}
+    for family in sorted({e.family for e in entries}):
+        for kind in CONTROL_KINDS:
+            rows = [e for e in entries if e.family == family and e.kind in (kind, ANY_CONTROL_KIND)]
+            chosen = in_use(rows, models_dir)
+            if chosen is not None:
+                serving.setdefault(chosen.id, []).append(kind)
+    columns = ("id", "name", "family", "kind", "served by", "installed", "in use")
+    table = Table(*columns, title="Auxiliary models: ControlNets")
+    for entry in entries:
+        weights = entry.weights
+        installed = "built in" if weights.builtin else "yes" if weights.is_installed(models_dir) else ""
+        kinds = ", ".join(serving.get(entry.id, []))
+        table.add_row(entry.id, entry.name, entry.family, entry.kind, weights.source, installed, kinds)
+    Console(width=200).print(table)
+
+
+def _list_ip_adapters(catalog: ModelCatalog, models_dir: Path) -> None:
+    """IP-Adapters: one serves per family and reference kind, so "in use" names the kinds it serves."""
+    entries = list(catalog.ip_adapters.values())
+    serving: dict[str, list[str]] = {}
+    for family in sorted({e.family for e in entries}):
+        for kind in REFERENCE_KINDS:
+            chosen = in_use([e for e in entries if e.family == family and kind in e.kinds], models_dir)
+            if chosen is not None:
+                serving.setdefault(chosen.id, []).append(kind)
+    table = Table("id", "name", "family", "served by", "installed", "in use", title="Auxiliary models: IP-Adapters")
+    for entry in entries:
+        weights = entry.weights
+        installed = "built in" if weights.builtin else "yes" if entry.is_installed(models_dir) else ""
+        kinds = ", ".join(serving.get(entry.id, []))
+        table.add_row(entry.id, entry.name, entry.family, weights.source, installed, kinds)
+    Console(width=200).print(table)
 
 
 class Kind(StrEnum):

@@ -15,8 +15,14 @@ from typing import Any, Protocol
 
 from sfumato.catalog import CatalogEntry
 from sfumato.domain.elements import ElementPlan, ElementRef
-from sfumato.domain.finishing import FinishingPlan, FinishingRequest
-from sfumato.domain.guidance import ControlnetRef, ControlPlan, ReferencePlan
+from sfumato.domain.finishing import (
+    FinishingContext,
+    FinishingPlan,
+    FinishingRequest,
+    alchemy_with,
+    resolve_finishing,
+)
+from sfumato.domain.guidance import ControlnetRef, ControlPlan, ReferencePlan, resolve_guidance
 from sfumato.domain.image_inputs import (
     DEFAULT_INIT_STRENGTH,
     INIT_STRENGTH_MAX,
@@ -232,7 +238,7 @@ def resolve(
     _check_prompt("prompt", prompt)
     _check_prompt("negative_prompt", request.negative_prompt or "")
 
-    alchemy = True if request.alchemy is None else request.alchemy
+    alchemy = alchemy_with(request.finishing, True if request.alchemy is None else request.alchemy)
     width = DEFAULT_WIDTH if request.width is None else request.width
     height = DEFAULT_HEIGHT if request.height is None else request.height
     size_max = ALCHEMY_SIZE_MAX if alchemy else SIZE_MAX
@@ -258,9 +264,20 @@ def resolve(
     _check_range("seed", request.seed, 0, traits.seed_max)
 
     task, init_strength = _image_task(request, images or SourceImages(), traits)
+    controls, references = resolve_guidance(
+        request.controlnets,
+        request.image_prompts,
+        request.image_prompt_weight,
+        model.face.sd_version,
+        model.name,
+        images or SourceImages(),
+    )
 
     # A style applies with or without Alchemy (why: sfumato.domain.presets).
-    preset = request.preset_style or ("DYNAMIC" if alchemy else "LEONARDO")
+    context = FinishingContext(alchemy, request.model_id is not None, model.family, model.face.sd_version,
+                               width, height, request.preset_style)  # fmt: skip
+    finishing = resolve_finishing(request.finishing, context)
+    preset = finishing.preset_style or ("DYNAMIC" if alchemy else "LEONARDO")
 
     if request.num_inference_steps is not None:
         steps = request.num_inference_steps
@@ -275,6 +292,10 @@ def resolve(
     pipeline_prompt, pipeline_negative = apply_preset(
         preset, prompt, negative, negative_terms=traits.style_negative_terms
     )
+    # The finishing knobs' style terms (sfumato.domain.finishing) follow the style's.
+    pipeline_prompt = ", ".join([pipeline_prompt, *finishing.prompt_terms])
+    if traits.style_negative_terms:
+        pipeline_negative = ", ".join(part for part in (pipeline_negative, *finishing.negative_terms) if part)
     return GenerationPlan(
         prompt=prompt,
         negative_prompt=negative,
@@ -299,8 +320,11 @@ def resolve(
         init_strength=init_strength,
         transparent=request.transparent,
         unzoom_amount=request.unzoom_amount,
+        controls=controls,
+        references=references,
         elements=elements,
         tiling=request.tiling,
+        finishing=finishing.plan,
     )
 
 

@@ -7,9 +7,11 @@ values it cannot write back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sfumato.domain.elements import ElementPlan
+from sfumato.domain.finishing import FinishingPlan
 from sfumato.domain.init_images import InitImageKind, UploadState
 from sfumato.domain.status import GenerationStatus
 from sfumato.domain.variations import TransformType
@@ -67,6 +69,11 @@ class GenerationView:
     created_at: datetime
     updated_at: datetime
     images: tuple[ImageView, ...]
+    tiling: bool = False  # seamless tiling was asked for (echoed by the webhook envelope)
+    elements: tuple[ElementPlan, ...] = ()  # the LoRA elements applied, in order (`generation_elements`)
+    # The finishing knobs as resolved (echoed as `photoReal`, `promptMagic*`, `ultra`, ...); `width`
+    # and `height` above are the output's size, which a hi-res pass enlarges.
+    finishing: FinishingPlan = field(default_factory=FinishingPlan)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sfumato.engine.request import (
 )
 from sfumato.engine.weights.detect import Detected, DetectionError, detect, family_of_folder
 from sfumato.engine.weights.detect_aux import detect_background_remover, detect_upscaler
+from sfumato.engine.weights.detect_lora import LoraFile, detect_lora
 from sfumato.engine.weights.fetcher import DownloadFailed, HubAccess
 from sfumato.engine.weights.hub import NothingToPull, hub_endpoint, pull_auxiliary, pull_model
 
@@ -37,6 +38,7 @@ __all__ = [
     "HubAccess",
     "ImageReference",
     "InitImage",
+    "LoraFile",
     "LoraWeight",
     "Mask",
     "NothingToPull",
@@ -46,6 +48,7 @@ __all__ = [
     "Task",
     "detect",
     "detect_background_remover",
+    "detect_lora",
     "detect_upscaler",
     "family_of_folder",
     "hub_endpoint",

@@ -16,7 +16,8 @@ generation needs them:
   diffusers and the pipeline; later ones reuse the cached pipeline.
 
 Post-processing of finished pictures (variations, transparency), by the catalog's auxiliary
-models (`auxiliary.py`), in the worker: `upscale(image, scale)` and `remove_background(image)`.
+models (`auxiliary.py`), in the worker: `upscale(image, scale)`, `remove_background(image)`, and
+`nsfw(image)`, the flag of the catalog's safety checker (False without one).
 """
 
 from __future__ import annotations
@@ -83,8 +84,13 @@ class Engine:
         return family_of(entry.family, entry.name).traits
 
     def check(self, entry: CatalogEntry, request: RenderRequest) -> None:
-        """Refuse (a 400 naming the Leonardo field) what the model's family cannot honour."""
-        family_of(entry.family, entry.name).check(request)
+        """Refuse (a 400 naming the Leonardo field) what the model's family cannot honour, and image
+        references for which the catalog has no installed IP-Adapter."""
+        family = family_of(entry.family, entry.name)
+        family.check(request)
+        self._aux.check_controls(family, request, builtin_model=entry.weights.builtin is not None)
+        self._aux.check_references(family, request)
+        self._aux.check_loras(request)
 
     # --- worker time ---------------------------------------------------------------------------
 
@@ -124,6 +130,12 @@ class Engine:
         """`image` as RGBA of the same size, its alpha the subject's mask from the catalog's
         background remover in use (its first installed real one, else the built-in tiny one)."""
         return self._aux.background_remover()(image)
+
+    def nsfw(self, image: Image.Image) -> bool:
+        """Whether the catalog's safety checker flags `image` (the image is not changed); always
+        False when the catalog has no `[[safety_checker]]` row that can serve."""
+        checker = self._aux.safety_checker()
+        return checker is not None and checker(image)
 
     def _device(self) -> str:
         """The device the auxiliary models run on: the renderer's."""

@@ -19,8 +19,8 @@ from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # the real cla
 from PIL import Image
 
 from sfumato.engine.families import Family, family_of
-from sfumato.engine.features.controlnet import controls_applied
-from sfumato.engine.features.hires import hires_pass
+from sfumato.engine.features.controlnet import controlled_pipeline, controlnet_kwargs, controls_applied
+from sfumato.engine.features.hires import TwoPassProgress, hires_pass
 from sfumato.engine.features.init_images import fit_to_request, paste_outside_mask
 from sfumato.engine.features.ip_adapter import references_applied
 from sfumato.engine.features.lora import loras_applied
@@ -53,11 +53,27 @@ class LoadedModel:
         self.base = base
         self._family = family
         self._by_task: dict[Task, DiffusionPipeline] = {Task.TEXT_TO_IMAGE: base}
+        self._derived: dict[tuple[Any, ...], DiffusionPipeline] = {}
         self._lock = threading.Lock()
 
     @property
     def components(self) -> dict[str, Any]:
         return self.base.components
+
+    @property
+    def family(self) -> Family:
+        return self._family
+
+    def derived(self, key: tuple[Any, ...], make: Callable[[], DiffusionPipeline]) -> DiffusionPipeline:
+        """A pipeline made from the base plus other modules (a task's ControlNet pipeline), made once per
+        `key` and kept with the entry; its extra modules are not counted in the entry's size."""
+        with self._lock:
+            pipe = self._derived.get(key)
+            if pipe is None:
+                pipe = make()
+                pipe.set_progress_bar_config(disable=True)
+                self._derived[key] = pipe
+            return pipe
 
     def pipeline(self, task: Task) -> DiffusionPipeline:
         """The pipeline for `task`, made once (the family's class for it, over the base's modules)."""
@@ -152,9 +168,13 @@ class Renderer:
                 extra: dict[str, Any] = {}
                 for feature in REQUEST_FEATURES:
                     extra |= features.enter_context(feature(model, request, self))
-                images = call_pipeline(model.pipeline(request.task), family, request, on_step, extra)
+                # With a hi-res pass, progress counts the steps of both passes.
+                progress = TwoPassProgress(family, request, on_step) if request.hires and on_step else None
+                first_step = progress.first if progress is not None else on_step
+                pipe = controlled_pipeline(model, request, self)  # the task's, or its ControlNet one
+                images = call_pipeline(pipe, family, request, first_step, extra)
                 if request.hires is not None:
-                    images = hires_pass(model, family, request, images, on_step)
+                    images = hires_pass(model, family, request, images, progress, extra)
             return images
         finally:
             lock.release()
@@ -181,7 +201,7 @@ def call_pipeline(
     request = fit_to_request(request)
     pipe: Any = copy.copy(shared)
     pipe.scheduler = family.make_scheduler(request.scheduler, shared.scheduler.config)
-    generators = [torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)]
+    generators = seeded_generators(request)
 
     def on_step_end(running: Any, step_index: int, timestep: Any, callback_kwargs: dict[str, Any]) -> dict[str, Any]:
         if on_step is not None:
@@ -190,9 +210,12 @@ def call_pipeline(
             on_step(step_index + 1, running.num_timesteps)
         return callback_kwargs
 
+    kwargs = family.pipeline_kwargs(request)
+    if request.controls:  # a ControlNet pipeline may lack a family's optional knobs
+        kwargs = controlnet_kwargs(pipe, kwargs)
     with torch.inference_mode():
         output = pipe(
-            **family.pipeline_kwargs(request),
+            **kwargs,
             **(extra or {}),
             generator=generators,
             output_type="pil",
@@ -202,6 +225,11 @@ def call_pipeline(
     if request.init is not None and request.mask is not None:
         return [paste_outside_mask(image, request.init.image, request.mask.image) for image in images]
     return images
+
+
+def seeded_generators(request: RenderRequest) -> list[torch.Generator]:
+    """Image i's generator, seeded `seed + i` (so each image can be reproduced alone)."""
+    return [torch.Generator(device="cpu").manual_seed(request.seed + i) for i in range(request.num_images)]
 
 
 def warm_up(pipe: DiffusionPipeline, family: Family, source: ModelSource) -> None:

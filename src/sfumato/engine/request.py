@@ -100,11 +100,17 @@ class LoraWeight:
 
 @dataclass(frozen=True)
 class HiresPass:
-    """A second, image-to-image pass over the first pass's pictures enlarged `scale` times
-    (sides rounded to the family's size multiple), at diffusers' `strength`: the output is larger."""
+    """A second, image-to-image pass over the first pass's pictures enlarged to `width` x `height`
+    (the output's size, sides a multiple of the family's size multiple; the request's own size: a
+    refine pass), at diffusers' `strength`. The caller picks the size, since it records it."""
 
-    scale: float
+    width: int
+    height: int
     strength: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.strength <= 1:
+            raise ValueError(f"a hi-res pass's strength must be above 0 and at most 1, got {self.strength}")
 
 
 # The parts each task needs: (init image, mask).
@@ -166,6 +172,9 @@ class FamilyTraits:
     init_strength: bool = True
     """Whether its image-to-image honours the init image's strength (not FLUX Kontext's, which
     edits the image as the prompt says, with no noise strength)."""
+    lora_family: str = ""
+    """The family whose LoRA elements it takes (an element's base model names one): its own name,
+    or the family it derives from (SDXL-Lightning takes SDXL's, Kontext FLUX's)."""
 
 
 StepCallback = Callable[[int, int], None]

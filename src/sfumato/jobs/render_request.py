@@ -67,7 +67,8 @@ def _hires(plan: GenerationPlan) -> HiresPass | None:
     finishing = plan.finishing
     if finishing.hires_scale is None or finishing.hires_strength is None:
         return None
-    return HiresPass(scale=finishing.hires_scale, strength=finishing.hires_strength)
+    width, height = finishing.output_size(plan.width, plan.height)
+    return HiresPass(width=width, height=height, strength=finishing.hires_strength)
 
 
 def _image(blobs: BlobStore, key: str) -> Image.Image:

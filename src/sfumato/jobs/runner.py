@@ -99,9 +99,10 @@ def run_job(ctx: JobContext, lease: Lease, on_step: StepCallback | None = None) 
     claimed = _load(ctx, lease.job_id)
     if claimed is None:
         return  # deleted while queued
+    nsfw: list[bool] = []
     try:
         if claimed.variation is None:
-            keys = _make_generation(ctx, lease, claimed, on_step)
+            keys, nsfw = _make_generation(ctx, lease, claimed, on_step) or (None, [])
         else:
             keys = _make_variation(ctx, lease, claimed, claimed.variation, on_step)
     except LeaseLost:
@@ -121,7 +122,7 @@ def run_job(ctx: JobContext, lease: Lease, on_step: StepCallback | None = None) 
         _end_attempt(ctx, lease, claimed.attempts, _describe(error))
         return
 
-    if keys is not None and not _end(ctx, lease.job_id, JobState.DONE, reason=None, image_keys=keys):
+    if keys is not None and not _end(ctx, lease.job_id, JobState.DONE, reason=None, image_keys=keys, nsfw=nsfw):
         ctx.blobs.delete_prefix(claimed.prefix)  # deleted while running: drop the orphans
 
 
@@ -138,17 +139,18 @@ def _model_ready(ctx: JobContext, lease: Lease, plan: GenerationPlan) -> Catalog
 
 def _make_generation(
     ctx: JobContext, lease: Lease, claimed: _Claimed, on_step: StepCallback | None
-) -> list[str] | None:
-    """The generation's images, stored; None if parked or no longer ours."""
+) -> tuple[list[str], list[bool]] | None:
+    """The generation's images, stored, and each one's NSFW flag; None if parked or no longer ours."""
     entry = _model_ready(ctx, lease, claimed.plan)
     if entry is None:
         return None
     images = ctx.engine.render(entry, render_request(claimed.plan, ctx.blobs), on_step)
     if claimed.plan.transparent:  # transparency: foreground_only, by the catalog's background remover
         images = [ctx.engine.remove_background(image) for image in images]
+    flags = [ctx.engine.nsfw(image) for image in images]  # flagged, stored unchanged (as Leonardo does)
     if not lease.renew():
         return None  # a stale worker: whoever holds the job now writes the one image set
-    return store_images(ctx.blobs, claimed.prefix, entry.name, claimed.plan.prompt, images)
+    return store_images(ctx.blobs, claimed.prefix, entry.name, claimed.plan.prompt, images), flags
 
 
 def _make_variation(
@@ -229,6 +231,7 @@ def _end(
     target: JobState,
     reason: str | None,
     image_keys: list[str] | None = None,
+    nsfw: list[bool] | None = None,
 ) -> bool:
     """The terminal transition (DONE or FAILED): job and generation (or, for a variation's job,
     variation) move together in one transaction, with a generation's webhook outbox row (if the key
@@ -250,9 +253,11 @@ def _end(
         generation.status = target.generation_status
         generation.failure_reason = reason
         generation.updated_at = now
+        flags = nsfw or []
         for position, key in enumerate(image_keys or []):
+            flagged = position < len(flags) and flags[position]
             generation.images.append(
-                GeneratedImage(id=str(uuid.uuid4()), position=position, blob_key=key, nsfw=False, created_at=now)
+                GeneratedImage(id=str(uuid.uuid4()), position=position, blob_key=key, nsfw=flagged, created_at=now)
             )
         webhook = enqueue_generation_webhook(session, generation, ctx.catalog, ctx.files_base_url, now)
     if webhook and ctx.on_webhook is not None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from sfumato.catalog import CatalogEntry, ModelCatalog
 from sfumato.domain.elements import ElementPlan
-from sfumato.domain.generation import GenerationRequest, resolve
+from sfumato.domain.finishing import photo_real_v1
+from sfumato.domain.generation import GenerationPlan, GenerationRequest, resolve
 from sfumato.domain.image_inputs import ImageOrigin, ImageRef, SourceImages
 from sfumato.domain.init_images import UploadState
 from sfumato.domain.pricing import PriceModel
@@ -23,6 +26,8 @@ from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable, 
 from sfumato.jobs.outputs import generation_prefix
 from sfumato.jobs.queue import add_job
 from sfumato.jobs.render_request import render_request
+from sfumato.service.elements import element_face
+from sfumato.service.prompts import PromptService
 from sfumato.storage.blobs import BlobStore
 from sfumato.store.init_images import get_owned_init_image
 from sfumato.store.repositories import (
@@ -66,6 +71,8 @@ class GenerationService:
     rate_per_minute: int = 100
     # Told the id of each deleted generation, so an in-process worker can stop it mid-render.
     on_deleted: Callable[[str], None] = _nothing_deleted
+    # Rewrites the prompt for `enhancePrompt` (none configured: such a request is a 400).
+    prompts: PromptService = dataclass_field(default_factory=lambda: PromptService(None))
 
     def check_limits(self, session: Session, key_id: str, now: datetime) -> None:
         """Refuse (429) a key past its queue cap or creation rate, counted in the database (the
@@ -97,6 +104,8 @@ class GenerationService:
                 f"{request.model_id} is not a model this server knows: GET /platformModels lists them",
                 f"{GENERATION_ARGS_PATH}.modelId",
             )
+        if photo_real_v1(request.finishing, request.model_id is not None):
+            model = self.photographic_model() or model
         # An absent model is accepted (PENDING, the worker downloads first) only if a download can start now.
         refusal = self.engine.availability(model)
         if refusal is not None:
@@ -104,12 +113,12 @@ class GenerationService:
         images = self.source_images(key.user_id, request)
         elements = self.elements_of(key.user_id, model, request)
         plan = resolve(request, model, self.catalog.key_of(model), self.engine.traits(model), images, elements)
+        if request.enhance_prompt:  # after the caller's request passed every rule: no LLM call for a 400
+            plan = self.enhanced(request, plan, model, images, elements)
         # Family rules (a scheduler a flow-matching model cannot use, a mask of another size than its
         # image, ...) are refused here, not at run time.
         self.engine.check(model, render_request(plan, self.blobs))
-        cost = self.prices.credits(
-            width=plan.width, height=plan.height, num_images=plan.num_images, alchemy=plan.alchemy
-        )
+        cost = self.prices.plan_credits(plan)
         with self.session_factory() as session, session.begin():
             lock_key_for_create(session, key.key_id)  # first: the key's creates take turns from here to commit
             now = utcnow()
@@ -131,17 +140,75 @@ class GenerationService:
         self.on_queued()
         return CreatedGeneration(generation.id, cost)
 
+    def enhanced(
+        self,
+        request: GenerationRequest,
+        plan: GenerationPlan,
+        model: CatalogEntry,
+        images: SourceImages,
+        elements: tuple[ElementPlan, ...],
+    ) -> GenerationPlan:
+        """`enhancePrompt: true`: `plan` with the LLM's rewrite of the prompt as the prompt drawn (and
+        shown), the caller's kept as `original_prompt`, the same seed (docs/prompts.md)."""
+        path = f"{GENERATION_ARGS_PATH}.enhancePrompt"
+        rewritten = self.prompts.enhance(request.prompt, request.enhance_prompt_instruction, path)
+        drawn = dataclasses.replace(request, prompt=rewritten, seed=plan.seed)
+        plan = resolve(drawn, model, self.catalog.key_of(model), self.engine.traits(model), images, elements)
+        return dataclasses.replace(plan, original_prompt=request.prompt)
+
+    def photographic_model(self) -> CatalogEntry | None:
+        """PhotoReal v1's model: the first installed catalog row marked `photo_real` (None: none is)."""
+        return next((entry for entry in self.catalog.photographic() if self.engine.is_installed(entry)), None)
+
     def source_images(self, user_id: str, request: GenerationRequest) -> SourceImages:
         """The stored keys of the images the request names, each found among the caller's own: an
         id of someone else's image, or of an upload not made yet, is a 400 on the field that named it."""
         with self.session_factory() as session:
             init = self._image_key(session, user_id, request.init_image)
             mask = self._image_key(session, user_id, request.mask_image)
-        return SourceImages(init_key=init, mask_key=mask)
+            # ControlNet sources and image prompts, each found like an init image.
+            named = [ref.image for ref in request.controlnets] + list(request.image_prompts)
+            guides = {ref: self._image_key(session, user_id, ref) for ref in named}
+        return SourceImages(init_key=init, mask_key=mask, guides={ref: key for ref, key in guides.items() if key})
 
     def elements_of(self, user_id: str, model: CatalogEntry, request: GenerationRequest) -> tuple[ElementPlan, ...]:
-        """The LoRA elements the request names, each found in the catalog (a user's own only)."""
-        return ()
+        """The LoRA elements the request names, each found in the catalog (a user's own only), made
+        for the model's family, once each, at a weight in its range (its default when none is sent)."""
+        family = self.engine.traits(model).lora_family
+        plans: list[ElementPlan] = []
+        for ref in request.elements:
+            if ref.ak_uuid is not None:
+                entry, id_field = self.catalog.element(ref.ak_uuid), f"{ref.field}.akUUID"
+                unknown = f"{id_field}: {ref.ak_uuid} is not an element this server has (GET /elements lists them)"
+            else:
+                assert ref.user_lora_id is not None
+                entry, id_field = self.catalog.user_element(ref.user_lora_id, user_id), f"{ref.field}.userLoraId"
+                unknown = (
+                    f"{id_field}: {ref.user_lora_id} is not an element of this user "
+                    "(GET /elements/user/{userId} lists them)"
+                )
+            if entry is None:
+                raise ClientError(unknown, f"{GENERATION_ARGS_PATH}.{id_field}")
+            if entry.applies_to != family:
+                raise ClientError(
+                    f"element {entry.name} ({entry.id}) is made for {entry.base_model} models and cannot apply to "
+                    f"model {model.name}, a {model.family} model: pick an element whose baseModel matches",
+                    f"{GENERATION_ARGS_PATH}.{id_field}",
+                )
+            if any(plan.element_id == entry.id for plan in plans):
+                raise ClientError(
+                    f"element {entry.name} ({entry.id}) is named twice: apply each element once, at one weight",
+                    f"{GENERATION_ARGS_PATH}.{id_field}",
+                )
+            weight = entry.weight_default if ref.weight is None else ref.weight
+            if not entry.weight_min <= weight <= entry.weight_max:
+                raise ClientError(
+                    f"{ref.field}.weight must be between {entry.weight_min} and {entry.weight_max} for element "
+                    f"{entry.name}, got {weight:g}",
+                    f"{GENERATION_ARGS_PATH}.{ref.field}.weight",
+                )
+            plans.append(ElementPlan(entry.id, float(weight), element_face(entry)))
+        return tuple(plans)
 
     @staticmethod
     def _image_key(session: Session, user_id: str, ref: ImageRef | None) -> str | None:

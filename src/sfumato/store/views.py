@@ -38,6 +38,7 @@ def image_view(row: GeneratedImage) -> ImageView:
 def generation_view(row: Generation) -> GenerationView:
     """The request's fields come from the plan, their one record; the rest are the row's own."""
     plan = GenerationPlan.from_json(row.plan, to_run=False)
+    width, height = plan.finishing.output_size(plan.width, plan.height)  # what the pictures are
     return GenerationView(
         id=row.id,
         user_id=row.user_id,
@@ -47,8 +48,8 @@ def generation_view(row: Generation) -> GenerationView:
         negative_prompt=plan.negative_prompt,
         model_id=plan.model_id,
         sd_version=plan.sd_version,
-        width=plan.width,
-        height=plan.height,
+        width=width,
+        height=height,
         num_images=plan.num_images,
         inference_steps=plan.num_inference_steps,
         guidance_scale=plan.guidance_scale,
@@ -62,6 +63,9 @@ def generation_view(row: Generation) -> GenerationView:
         created_at=row.created_at,
         updated_at=row.updated_at,
         images=tuple(image_view(image) for image in row.images),
+        tiling=plan.tiling,
+        elements=plan.elements,
+        finishing=plan.finishing,
     )
 
 

@@ -24,6 +24,11 @@ InitImageType = Literal["GENERATED", "UPLOADED"]
 StrengthType = Literal["Low", "Mid", "High", "Ultra", "Max"]
 UpscalerStyle = Literal["GENERAL", "CINEMATIC", "2D ART & ILLUSTRATION", "CG ART & GAME ASSETS"]
 UltraUpscaleStyle = Literal["ARTISTIC", "REALISTIC"]
+PricingService = Literal[
+    "IMAGE_GENERATION", "FANTASY_AVATAR_GENERATION", "MOTION_SVD_GENERATION", "MOTION_VIDEO_GENERATION",
+    "VEO3_MOTION_VIDEO_GENERATION", "LCM_GENERATION", "MODEL_TRAINING", "TEXTURE_GENERATION",
+    "UNIVERSAL_UPSCALER", "UNIVERSAL_UPSCALER_ULTRA",
+]  # fmt: skip
 
 # Hasura names each Literal by its GraphQL enum type in error messages.
 ENUM_TYPE_NAMES: dict[tuple[str, ...], str] = {
@@ -37,4 +42,5 @@ ENUM_TYPE_NAMES: dict[tuple[str, ...], str] = {
     get_args(StrengthType): "StrengthType",
     get_args(UpscalerStyle): "universal_upscaler_style",
     get_args(UltraUpscaleStyle): "universal_upscaler_ultra_style",
+    get_args(PricingService): "pricingCalculatorServices",
 }

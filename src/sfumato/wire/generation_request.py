@@ -1,9 +1,10 @@
 """`POST /generations` body: Leonardo's field names, strict types, and our refusals.
 
-Every documented key is known (so none gets `Unexpected variable`), but only some are
-honoured today. A known key whose feature Sfumato lacks is refused with a 400 naming it,
-unless it carries its neutral value (null, false, empty list, "disabled"): the official
-SDKs send many fields as null, and null means "absent".
+Every documented key is known (so none gets `Unexpected variable`) and each is honoured by a
+technique (docs/knobs.md), or, where no open technique exists (`expandedDomain`,
+`fantasyAvatar`), refused with a 400 that names it and says why (`domain.finishing`). Neutral
+values (null, false, an empty list, "disabled") ask for nothing: the official SDKs send many
+fields as null, and null means "absent".
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from pydantic import StrictBool
 
 from sfumato.domain.elements import ElementRef
 from sfumato.domain.finishing import FinishingRequest
-from sfumato.domain.generation import GenerationRequest
-from sfumato.domain.guidance import ControlnetRef
+from sfumato.domain.generation import MAX_PROMPT_CHARS, GenerationRequest
+from sfumato.domain.guidance import LEGACY_TYPES, WEIGHT_MAX, WEIGHT_MIN, ControlnetRef
 from sfumato.domain.image_inputs import CanvasMode, ImageOrigin, ImageRef
 from sfumato.domain.presets import STYLE_UUID_PRESETS
-from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
+from sfumato.errors import GENERATION_ARGS_PATH, ClientError
 from sfumato.wire.enums import (
     CanvasRequestType,
     ControlnetType,
@@ -35,7 +36,7 @@ from sfumato.wire.types import Int, Number, StrictBody, Text, validated_body
 class ControlnetInput(StrictBody):
     initImageId: Text
     initImageType: InitImageType
-    preprocessorId: Number
+    preprocessorId: Int  # the Python SDK sends it as an integral float (67.0)
     weight: Number | None = None
     strengthType: StrengthType | None = None
     influence: Number | None = None
@@ -69,7 +70,7 @@ class CreateGenerationBody(StrictBody):
     styleUUID: Text | None = None
     alchemy: StrictBool | None = None
     public: StrictBool | None = None
-    # Known, not honoured yet (see NOT_YET_SUPPORTED).
+    # Guidance, elements, finishing and prompt help (issue #12; docs/knobs.md).
     contrast: Number | None = None
     contrastRatio: Number | None = None
     controlnets: list[ControlnetInput] | None = None
@@ -107,52 +108,9 @@ class CreateGenerationBody(StrictBody):
     enhancePromptInstruction: Text | None = None
 
 
-# Field -> the feature it asks for. Each is refused until its technique exists.
-NOT_YET_SUPPORTED: dict[str, str] = {
-    "contrast": "contrast (Phoenix/Flux contrast)",
-    "contrastRatio": "Alchemy contrast ratio",
-    "controlnets": "ControlNet / image guidance",
-    "elements": "Elements (LoRA)",
-    "userElements": "user-trained Elements (LoRA)",
-    "expandedDomain": "Alchemy Expanded Domain",
-    "fantasyAvatar": "Fantasy Avatar",
-    "highContrast": "Prompt Magic high contrast",
-    "highResolution": "Prompt Magic high resolution",
-    "imagePrompts": "image prompts",
-    "imagePromptWeight": "image prompts",
-    "photoReal": "PhotoReal",
-    "photoRealVersion": "PhotoReal",
-    "photoRealStrength": "PhotoReal",
-    "promptMagic": "Prompt Magic",
-    "promptMagicStrength": "Prompt Magic",
-    "promptMagicVersion": "Prompt Magic",
-    "tiling": "tiling",
-    "ultra": "Ultra mode",
-    "upscaleRatio": "upscaling",
-    "controlNet": "legacy ControlNet",
-    "controlNetType": "legacy ControlNet",
-    "weighting": "legacy ControlNet",
-    "enhancePrompt": "prompt enhancement",
-    "enhancePromptInstruction": "prompt enhancement",
-}
-
-
-def _is_neutral(value: Any) -> bool:
-    """Null, false, an empty list or "disabled": the value that asks for nothing."""
-    return value is None or value is False or value == [] or value == "disabled"
-
-
 def parse_create_generation(payload: Any) -> GenerationRequest:
     """Validate a decoded JSON body; raises a Leonardo-shaped ClientError."""
     body = validated_body(CreateGenerationBody, payload, GENERATION_ARGS_PATH)
-
-    for field, feature in NOT_YET_SUPPORTED.items():
-        value = getattr(body, field)
-        if not _is_neutral(value):
-            raise NotSupported(
-                f"{field} is not supported by Sfumato yet ({feature}); remove it from the request",
-                f"{GENERATION_ARGS_PATH}.{field}",
-            )
 
     preset: str | None = body.presetStyle
     if body.styleUUID is not None:
@@ -165,6 +123,9 @@ def parse_create_generation(payload: Any) -> GenerationRequest:
             )
 
     init_image, mask_image = _image_inputs(body)
+    legacy_controlnet = _legacy_controlnet(body, init_image)
+    if legacy_controlnet:  # the legacy ControlNet takes the init image as its control image, not for img2img
+        init_image = None
     return GenerationRequest(
         prompt=body.prompt,
         negative_prompt=body.negative_prompt,
@@ -185,44 +146,148 @@ def parse_create_generation(payload: Any) -> GenerationRequest:
         init_strength=None if body.init_strength is None else float(body.init_strength),
         transparent=body.transparency == "foreground_only",
         unzoom_amount=_unzoom_amount(body, init_image, mask_image),
-        controlnets=_controlnets(body),
+        controlnets=_controlnets(body) + legacy_controlnet,
         image_prompts=_image_prompts(body),
         image_prompt_weight=None if body.imagePromptWeight is None else float(body.imagePromptWeight),
         elements=_elements(body),
         tiling=bool(body.tiling),
         finishing=_finishing(body),
         enhance_prompt=bool(body.enhancePrompt),
-        enhance_prompt_instruction=body.enhancePromptInstruction,
+        enhance_prompt_instruction=_enhance_instruction(body),
     )
+
+
+# --- prompt help: `enhancePrompt` + `enhancePromptInstruction` (the LLM call is the service's) ---
+
+
+def _enhance_instruction(body: CreateGenerationBody) -> str | None:
+    """The rewrite's instruction, which only applies with `enhancePrompt: true`."""
+    instruction = body.enhancePromptInstruction
+    if instruction is not None and not body.enhancePrompt:
+        raise _refuse("enhancePromptInstruction", "enhancePromptInstruction applies with enhancePrompt: true")
+    if instruction is not None and len(instruction) > MAX_PROMPT_CHARS:
+        raise _refuse(
+            "enhancePromptInstruction",
+            f"Invalid enhancePromptInstruction, maximum length of {MAX_PROMPT_CHARS} characters exceeded.",
+        )
+    return instruction
 
 
 # --- image guidance: `controlnets[]`, the legacy `controlNet` fields, `imagePrompts` ---
 
 
 def _controlnets(body: CreateGenerationBody) -> tuple[ControlnetRef, ...]:
-    """The `controlnets[]` entries (and the legacy fields) as domain references."""
-    return ()
+    """The `controlnets[]` entries as domain references (their ids and weights are checked
+    against the model in `domain.guidance`)."""
+    refs = []
+    for index, entry in enumerate(body.controlnets or ()):
+        field = f"controlnets[{index}]"
+        image = ImageRef(ImageOrigin(entry.initImageType), entry.initImageId, f"{field}.initImageId")
+        refs.append(
+            ControlnetRef(
+                image=image,
+                preprocessor_id=entry.preprocessorId,
+                weight=None if entry.weight is None else float(entry.weight),
+                strength_type=entry.strengthType,
+                influence=None if entry.influence is None else float(entry.influence),
+                field=field,
+            )
+        )
+    return tuple(refs)
+
+
+def _legacy_controlnet(body: CreateGenerationBody, init: ImageRef | None) -> tuple[ControlnetRef, ...]:
+    """The legacy `controlNet: true` + `controlNetType` (+ `weighting`): one ControlNet of that kind
+    whose control image is the init image, as Leonardo's legacy ControlNet took it. The render is
+    then text-to-image (to guide an img2img render too, send `controlnets[]` with the init image)."""
+    if not body.controlNet:
+        for field in ("controlNetType", "weighting"):
+            if getattr(body, field) is not None:
+                raise _refuse(field, f"{field} is part of the legacy ControlNet: send it with controlNet: true "
+                              "(or use controlnets[])")  # fmt: skip
+        return ()
+    if body.controlNetType is None:
+        raise _refuse("controlNetType", "controlNet: true needs controlNetType (CANNY, DEPTH or POSE)")
+    if init is None or body.canvasRequest:
+        raise _refuse("controlNet", "the legacy controlNet takes its control image from init_image_id or "
+                      "init_generation_image_id: send one (or use controlnets[])")  # fmt: skip
+    if body.init_strength is not None:
+        raise _refuse("init_strength", "with controlNet: true the init image is the ControlNet's control image, "
+                      "not an image-to-image source; to do both send controlnets[] with the init image")  # fmt: skip
+    weight = None
+    if body.weighting is not None:
+        weight = float(body.weighting)
+        if not WEIGHT_MIN <= weight <= WEIGHT_MAX:
+            raise _refuse("weighting", f"weighting must be between 0 and 2, got {weight:g}")
+    return (
+        ControlnetRef(
+            image=init,
+            preprocessor_id=None,
+            weight=weight,
+            field="controlNetType",
+            legacy_kind=LEGACY_TYPES[body.controlNetType],
+        ),
+    )
 
 
 def _image_prompts(body: CreateGenerationBody) -> tuple[ImageRef, ...]:
-    """`imagePrompts`: init image ids whose pictures guide as references."""
-    return ()
+    """`imagePrompts`: init image ids (uploads) whose pictures guide as references; null entries are absent."""
+    return tuple(
+        ImageRef(ImageOrigin.UPLOADED, image_id, f"imagePrompts[{index}]")
+        for index, image_id in enumerate(body.imagePrompts or ())
+        if image_id is not None
+    )
 
 
 # --- elements: `elements[]`, `userElements[]` ---
 
 
 def _elements(body: CreateGenerationBody) -> tuple[ElementRef, ...]:
-    """The requested LoRA elements, catalog ones then the user's, as sent."""
-    return ()
+    """The requested LoRA elements, catalog ones then the user's, as sent; `userLoraId` is an
+    integer, which the Python SDK sends as an integral float."""
+    refs = [
+        ElementRef(entry.akUUID, None, _weight(entry.weight), f"elements[{i}]")
+        for i, entry in enumerate(body.elements or ())
+    ]
+    for i, user_entry in enumerate(body.userElements or ()):
+        field = f"userElements[{i}]"
+        number = user_entry.userLoraId
+        if number is None or not float(number).is_integer():
+            raise _refuse(f"{field}.userLoraId", f"{field}.userLoraId must be a user element's id, a whole number")
+        refs.append(ElementRef(None, int(number), _weight(user_entry.weight), field))
+    return tuple(refs)
+
+
+def _weight(weight: float | None) -> float | None:
+    return None if weight is None else float(weight)
 
 
 # --- finishing and style knobs ---
 
 
 def _finishing(body: CreateGenerationBody) -> FinishingRequest:
-    """Alchemy's and Prompt Magic's options, PhotoReal, Ultra and contrast, as sent."""
-    return FinishingRequest()
+    """Alchemy's and Prompt Magic's options, PhotoReal, Ultra and contrast, as sent (null: absent;
+    `highContrast: false` is kept, since it asks for Prompt Magic's RAW mode)."""
+
+    def number(value: float | None) -> float | None:
+        return None if value is None else float(value)
+
+    return FinishingRequest(
+        high_resolution=body.highResolution,
+        ultra=body.ultra,
+        upscale_ratio=number(body.upscaleRatio),
+        photo_real=body.photoReal,
+        photo_real_version=body.photoRealVersion,
+        photo_real_strength=number(body.photoRealStrength),
+        prompt_magic=body.promptMagic,
+        prompt_magic_strength=number(body.promptMagicStrength),
+        prompt_magic_version=body.promptMagicVersion,
+        contrast=number(body.contrast),
+        contrast_ratio=number(body.contrastRatio),
+        high_contrast=body.highContrast,
+        expanded_domain=body.expandedDomain,
+        fantasy_avatar=body.fantasyAvatar,
+    )
 
 
 def _unzoom_amount(body: CreateGenerationBody, init: ImageRef | None, mask: ImageRef | None) -> float | None:

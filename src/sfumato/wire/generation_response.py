@@ -13,6 +13,7 @@ from typing import Any
 
 from sfumato.domain.status import GenerationStatus
 from sfumato.domain.views import GenerationView, ImageView, VariationView
+from sfumato.wire.element_response import generation_elements
 
 UrlFor = Callable[[str], str]
 """Turns a stored blob key into the absolute URL a client downloads it from."""
@@ -56,7 +57,7 @@ def generation_to_wire(generation: GenerationView, url_for: UrlFor) -> dict[str,
     return {
         "createdAt": leonardo_timestamp(generation.created_at),
         "generated_images": [image_to_wire(i, url_for) for i in generation.images] if complete else [],
-        "generation_elements": [],
+        "generation_elements": generation_elements(generation.id, generation.elements),
         "guidanceScale": generation.guidance_scale,
         "id": generation.id,
         "imageHeight": generation.height,
@@ -65,19 +66,19 @@ def generation_to_wire(generation: GenerationView, url_for: UrlFor) -> dict[str,
         "initStrength": generation.init_strength,
         "modelId": generation.model_id,
         "negativePrompt": generation.negative_prompt,
-        "photoReal": False,
-        "photoRealStrength": None,
+        "photoReal": generation.finishing.photo_real,
+        "photoRealStrength": generation.finishing.photo_real_strength,
         "presetStyle": generation.preset_style,
         "prompt": generation.prompt,
-        "promptMagic": False,
-        "promptMagicStrength": None,
-        "promptMagicVersion": None,
+        "promptMagic": generation.finishing.prompt_magic,
+        "promptMagicStrength": generation.finishing.prompt_magic_strength,
+        "promptMagicVersion": generation.finishing.prompt_magic_version,
         "public": generation.public,
         "scheduler": generation.scheduler,
         "sdVersion": generation.sd_version,
         "seed": generation.seed,
         "status": generation.status,
-        "ultra": False,
+        "ultra": generation.finishing.ultra,
         # Not in the spec; unofficial typed clients expect these keys (null allowed).
         "motion": None,
         "motionModel": None,

@@ -21,9 +21,9 @@ def test_one_argument_load_still_works() -> None:
 
 
 def test_a_kind_of_row_this_version_does_not_know_is_skipped_and_the_rest_loads(tmp_path: Path) -> None:
-    """Room for `[[controlnet]]`, `[[lora]]`...: a file written for a later version still serves its models."""
+    """Room for later kinds of rows: a file written for a later version still serves its models."""
     operator = tmp_path / "operator.toml"
-    operator.write_text(f'[[controlnet]]\nid = "c"\nrepo = "org/canny"\n\n{ROW}')
+    operator.write_text(f'[[video_model]]\nid = "c"\nrepo = "org/video"\n\n{ROW}')
     catalog = ModelCatalog.load(operator)
     assert catalog.get(MINE) is not None and catalog.origins[MINE] == operator
 

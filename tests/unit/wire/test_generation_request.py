@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from sfumato.domain.image_inputs import ImageOrigin, ImageRef
-from sfumato.errors import BadRequest, ClientError, NotSupported, SfumatoError, ValidationFailed
-from sfumato.wire.generation_request import NOT_YET_SUPPORTED, CreateGenerationBody, parse_create_generation
+from sfumato.errors import BadRequest, ClientError, SfumatoError, ValidationFailed
+from sfumato.wire.generation_request import parse_create_generation
 from sfumato.wire.json_body import decode_json_body
 
 ARGS = "$.selectionSet.sdGenerationJob.args.arg1"
@@ -82,22 +82,6 @@ def test_type_errors(body: dict[str, Any], error_type: type[SfumatoError], path:
     with pytest.raises(error_type) as raised:
         parse_create_generation(body)
     assert raised.value.path == path and raised.value.message == message
-
-
-def test_every_not_yet_supported_field_is_a_known_key_and_refused() -> None:
-    known = CreateGenerationBody.model_fields
-    for field in NOT_YET_SUPPORTED:
-        assert field in known, field
-    refused = {
-        "tiling": True, "upscaleRatio": 2,
-        "elements": [{"akUUID": "a"}], "contrast": 3.5, "controlNetType": "POSE",
-        "userElements": [{"userLoraId": 1}], "imagePrompts": ["a"],
-    }  # fmt: skip
-    for field, value in refused.items():
-        with pytest.raises(NotSupported) as raised:
-            parse_create_generation({"prompt": "x", field: value})
-        assert raised.value.path == f"{ARGS}.{field}"
-        assert "not supported by Sfumato yet" in raised.value.message
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -65,3 +66,11 @@ def test_envelope_has_every_asyncapi_key_and_leonardo_types() -> None:
 def test_failed_envelope_has_no_images() -> None:
     generation = build(GenerationStatus.FAILED)["data"]["object"]
     assert generation["status"] == "FAILED" and generation["images"] == []
+
+
+def test_envelope_echoes_the_generations_tiling() -> None:
+    model = ModelCatalog.load().get(TINY_MODEL_ID)
+    for tiling in (False, True):
+        view = replace(samples.generation(), tiling=tiling)
+        envelope = generation_envelope(view, samples.webhook_owner(), model, samples.url_for, samples.MOMENT)
+        assert json.loads(serialize(envelope))["data"]["object"]["tiling"] is tiling

@@ -36,6 +36,12 @@ _STRENGTH_FIELD = "init_strength"
 _MASK_FIELD = "canvasMaskId"
 
 
+def reference_field(kind: str) -> str:
+    """The Leonardo field an image reference of `kind` came in: image prompts are `imagePrompts`;
+    Style, Character and Content Reference are `controlnets` entries."""
+    return "imagePrompts" if kind == "image" else "controlnets"
+
+
 def refuse(field: str, message: str) -> NotSupported:
     """A 400 naming the Leonardo field (`$.selectionSet.sdGenerationJob.args.arg1.<field>`)."""
     return NotSupported(message, f"{GENERATION_ARGS_PATH}.{field}")
@@ -95,9 +101,17 @@ class Family:
     pipelines: ClassVar[Mapping[Task, DiffusersClass]]
     """The diffusers pipeline for each task diffusers has one for (text-to-image loads single files;
     the others are made from it with `from_pipe`). A task without one is refused at POST."""
+    controlnet_pipelines: ClassVar[Mapping[Task, DiffusersClass]] = MappingProxyType({})
+    """The ControlNet pipeline for each task (made with `from_pipe` from the base plus the ControlNets,
+    `features/controlnet.py`); a family without them refuses `controlnets`."""
+    controlnet_family: ClassVar[str | None] = None
+    """Whose catalog ControlNets (`[[controlnet]]` rows' `family`) its models take: `name` when None."""
     strength_tasks: ClassVar[frozenset[Task]] = frozenset({Task.IMAGE_TO_IMAGE, Task.INPAINT})
     """The tasks whose pipeline takes the init image's `strength` (diffusers' noise strength)."""
     image_to_image_takes_size: ClassVar[bool] = False
+    guidance_rescale_tasks: ClassVar[frozenset[Task]] = frozenset()
+    """The tasks whose pipeline takes diffusers' `guidance_rescale` (CFG rescale): elsewhere a
+    request's `guidance_rescale` is not passed (its contrast knob keeps only its style terms)."""
     """Whether its image-to-image pipeline takes `width`/`height` (SD's and SDXL's draw at the init
     image's size, which the renderer has made the request's)."""
     defaults: ClassVar[FamilyDefaults]
@@ -113,6 +127,16 @@ class Family:
     key_fragment: ClassVar[str | None] = None
     """A tensor-name fragment only its original-format single-file checkpoints have."""
 
+    lora_family: ClassVar[str | None] = None
+    """The family whose LoRA elements its models take, when not its own (a derived family's base)."""
+    ip_adapter_family: ClassVar[str | None] = None
+    """The `[[ip_adapter]]` rows' family whose adapters its models take (image references); None:
+    references are refused, for `references_rule`."""
+    references_rule: ClassVar[str] = "no IP-Adapter is wired for them"
+    """Why image references are refused (ends the refusal's sentence)."""
+    ip_adapter_style_block: ClassVar[tuple[str, int, int] | None] = None
+    """InstantStyle's style-only attention layer ("up"/"down", block, layer): a Style Reference
+    conditions only it; None: the whole adapter at the reference's scale."""
     size_multiple: ClassVar[int] = 8  # the VAE's downscale
     seed_max: ClassVar[int] = SEED_MAX
     style_negative_terms: ClassVar[bool] = True
@@ -140,6 +164,7 @@ class Family:
             style_negative_terms=self.style_negative_terms,
             seed_max=self.seed_max,
             init_strength=Task.IMAGE_TO_IMAGE in self.strength_tasks,
+            lora_family=self.lora_family or self.name,
         )
 
     def pipeline_class(self, task: Task = Task.TEXT_TO_IMAGE) -> Any:
@@ -191,19 +216,53 @@ class Family:
             )
 
     def check_controls(self, request: RenderRequest) -> None:
-        """ControlNets (`request.controls`) this family can take."""
+        """ControlNets (`request.controls`): where the family has a ControlNet pipeline for the task."""
+        if not request.controls:
+            return
+        if request.task not in self.controlnet_pipelines:
+            where = f" for {request.task.value}" if self.controlnet_pipelines else ""
+            raise refuse(
+                "controlnets",
+                f"ControlNet guidance is not supported for {self.label} models{where}: diffusers has no ControlNet "
+                "pipeline Sfumato runs for them; use an SD 1.5, SD 2, SDXL or FLUX.1 model",
+            )
 
     def check_references(self, request: RenderRequest) -> None:
-        """IP-Adapter references (`request.references`) this family can take."""
+        """IP-Adapter references (`request.references`): refused where no adapter is wired."""
+        if request.references and self.ip_adapter_family is None:
+            kind = request.references[0].kind
+            raise refuse(
+                reference_field(kind),
+                f"{kind} references are not supported for {self.label} models: {self.references_rule}",
+            )
 
     def check_loras(self, request: RenderRequest) -> None:
-        """LoRA elements (`request.loras`) this family can take."""
+        """LoRA elements (`request.loras`) this family can take: each once (the service has checked
+        each element's base model against `traits.lora_family`)."""
+        ids = [lora.element_id for lora in request.loras]
+        if len(ids) != len(set(ids)):
+            raise refuse("elements", "an element may be applied only once per generation")
 
     def check_tiling(self, request: RenderRequest) -> None:
         """Seamless tiling (`request.tiling`), where the architecture allows it."""
 
     def check_hires(self, request: RenderRequest) -> None:
-        """A high-resolution second pass (`request.hires`)."""
+        """A high-resolution or refine pass (`request.hires`) needs an image-to-image pipeline with a
+        noise strength, sides on the family's grid, and a task that does not keep pixels."""
+        hires = request.hires
+        if hires is None:
+            return
+        knobs = "highResolution, ultra, upscaleRatio, photoReal and promptMagic"
+        if Task.IMAGE_TO_IMAGE not in self.pipelines or Task.IMAGE_TO_IMAGE not in self.strength_tasks:
+            raise refuse("highResolution", f"{knobs} add a refine pass, which {self.label} models cannot run "
+                         "(no image-to-image pipeline with a noise strength); remove them")  # fmt: skip
+        if request.task is Task.INPAINT:
+            raise refuse(_TASK_FIELDS[Task.INPAINT], f"{knobs} add a refine pass that redraws every pixel, "
+                         "undoing the pixels an inpaint, outpaint or unzoom keeps; send one or the other")  # fmt: skip
+        for field, value in (("width", hires.width), ("height", hires.height)):
+            if value % self.size_multiple:
+                raise refuse(field, f"the hi-res pass's {field} must be a multiple of {self.size_multiple} for "
+                             f"{self.label} models, got {value}")  # fmt: skip
 
     def denoising_steps(self, request: RenderRequest) -> int:
         """The steps the pipeline runs: with an init image's strength, only the last share of them."""
@@ -233,7 +292,14 @@ class Family:
             "guidance_scale": request.guidance_scale,
             "num_inference_steps": request.num_inference_steps,
             **self.image_kwargs(request),
+            **self.rescale_kwargs(request),
         }
+
+    def rescale_kwargs(self, request: RenderRequest) -> dict[str, Any]:
+        """CFG rescale, where the task's pipeline takes it and the request asks for it."""
+        if request.guidance_rescale and request.task in self.guidance_rescale_tasks:
+            return {"guidance_rescale": request.guidance_rescale}
+        return {}
 
     def size_kwargs(self, request: RenderRequest) -> dict[str, Any]:
         """`width` and `height`, for the pipelines that take them."""
@@ -273,6 +339,18 @@ class FlowMatching(Family):
     scheduler_rule = (
         f"which are flow-matching: only {FLOW_MATCH_SCHEDULER} (the model's flow-matching Euler scheduler) is supported"
     )
+
+    def check_tiling(self, request: RenderRequest) -> None:
+        """Refused: circular padding makes a UNet seamless because convolutions and attention without
+        position embeddings are shift-equivariant; these transformers add position embeddings (RoPE
+        on FLUX, learnt ones on SD3) to every token, so wrapping the VAE's convolutions alone would not tile."""
+        if request.tiling:
+            raise refuse(
+                "tiling",
+                f"tiling is not supported for {self.label} models: their transformer's position embeddings "
+                "are not shift-equivariant, so circular padding cannot make the picture seamless; use an "
+                "SD 1.5, SD 2 or SDXL model",
+            )
 
     def make_scheduler(self, name: str, base_config: Mapping[str, Any]) -> SchedulerMixin:
         """A fresh copy of the model's own flow-matching Euler scheduler (`name` is already checked)."""

@@ -17,9 +17,18 @@ the init image, its strength and the mask.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
 
-from sfumato.engine.families.base import FamilyDefaults, FlowMatching, by_task
+from sfumato.engine.families.base import (
+    DiffusersClass,
+    FamilyDefaults,
+    FlowMatching,
+    by_task,
+    reference_field,
+    refuse,
+)
 from sfumato.engine.request import RenderRequest, Task
 
 _PACKAGE = "diffusers.pipelines.flux"
@@ -37,10 +46,27 @@ class Flux(FlowMatching):
         image_to_image=("pipeline_flux_img2img", "FluxImg2ImgPipeline"),
         inpaint=("pipeline_flux_inpaint", "FluxInpaintPipeline"),
     )
+    controlnet_pipelines = by_task(
+        _PACKAGE,
+        text_to_image=("pipeline_flux_controlnet", "FluxControlNetPipeline"),
+        image_to_image=("pipeline_flux_controlnet_image_to_image", "FluxControlNetImg2ImgPipeline"),
+        inpaint=("pipeline_flux_controlnet_inpainting", "FluxControlNetInpaintPipeline"),
+    )
     defaults = FamilyDefaults("FLUX_DEV", 1024, 1024, 30, 3.5)
     key_fragment = "double_blocks."
+    ip_adapter_family: ClassVar[str | None] = "flux"  # XLabs' adapter (FluxIPAdapterMixin)
     seed_max = 2_147_483_637
     style_negative_terms = False
+
+    def check_controls(self, request: RenderRequest) -> None:
+        """Also: FLUX's ControlNet image-to-image and inpaint pipelines take no negative prompt."""
+        super().check_controls(request)
+        if request.controls and request.negative_prompt and request.task is not Task.TEXT_TO_IMAGE:
+            raise refuse(
+                "negative_prompt",
+                f"{self.label}'s ControlNet {request.task.value} pipeline takes no negative prompt: "
+                "remove negative_prompt, or the init image, or the controlnets",
+            )
 
     def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]:
         return {
@@ -71,6 +97,7 @@ class FluxKontext(Flux):
     """
 
     name = "flux-kontext"
+    lora_family = "flux"  # FLUX.1-dev LoRAs load on Kontext's transformer (same blocks)
     pipelines = by_task(
         _PACKAGE,
         text_to_image=("pipeline_flux_kontext", "FluxKontextPipeline"),
@@ -79,11 +106,38 @@ class FluxKontext(Flux):
     )
     defaults = FamilyDefaults("FLUX_DEV", 1024, 1024, 28, 2.5)
     strength_tasks = frozenset({Task.INPAINT})
+    # Its context image is its guidance: diffusers has no Kontext ControlNet pipeline.
+    controlnet_pipelines: ClassVar[Mapping[Task, DiffusersClass]] = MappingProxyType({})
+
+    ip_adapter_family = None  # a reference is its context image instead (see `check_references`)
+
+    def check_references(self, request: RenderRequest) -> None:
+        """One image reference, on a text-to-image request: it becomes the context image (stretched
+        to the requested size) that Kontext draws from, as it edits an init image. Kontext has no
+        strength for its context, so any scale above 0 passes the picture as it is and 0 leaves it
+        out (drawing as without it); a second reference, or one beside an init image, has no place."""
+        if len(request.references) > 1:
+            raise refuse(
+                reference_field(request.references[1].kind),
+                "FLUX Kontext models take one reference picture (it becomes their context image); send one",
+            )
+        if request.references and request.init is not None:
+            raise refuse(
+                reference_field(request.references[0].kind),
+                "FLUX Kontext models take one context image, which the init image already is; "
+                "send the reference or the init image",
+            )
 
     def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]:
-        # Text-to-image: no context image.
+        # Text-to-image: no context image, or the reference picture as it (`check_references`).
+        context = None
+        if request.references and request.references[0].scale > 0:
+            from PIL import Image
+
+            size = (request.width, request.height)
+            context = request.references[0].image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
         return {
-            "image": None,
+            "image": context,
             **super().pipeline_kwargs(request),
             "max_area": request.width * request.height,
             "_auto_resize": False,

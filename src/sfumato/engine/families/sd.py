@@ -6,8 +6,10 @@ the base `Family`'s."""
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import ClassVar
 
 from sfumato.engine.families.base import Family, FamilyDefaults, by_task
+from sfumato.engine.request import Task
 
 
 class SD15(Family):
@@ -20,8 +22,17 @@ class SD15(Family):
         image_to_image=("pipeline_stable_diffusion_img2img", "StableDiffusionImg2ImgPipeline"),
         inpaint=("pipeline_stable_diffusion_inpaint", "StableDiffusionInpaintPipeline"),
     )
+    controlnet_pipelines = by_task(
+        "diffusers.pipelines.controlnet",
+        text_to_image=("pipeline_controlnet", "StableDiffusionControlNetPipeline"),
+        image_to_image=("pipeline_controlnet_img2img", "StableDiffusionControlNetImg2ImgPipeline"),
+        inpaint=("pipeline_controlnet_inpaint", "StableDiffusionControlNetInpaintPipeline"),
+    )
     defaults = FamilyDefaults("v1_5", 512, 512, 30, 7.0)
     key_fragment = "cond_stage_model.transformer."  # OpenAI CLIP ViT-L text encoder
+    ip_adapter_family: ClassVar[str | None] = "sd15"
+    # diffusers 0.42's SD img2img and inpaint pipelines have no `guidance_rescale`.
+    guidance_rescale_tasks = frozenset({Task.TEXT_TO_IMAGE})
 
 
 class SD2(SD15):
@@ -37,3 +48,7 @@ class SD2(SD15):
         }
     )
     key_fragment = "cond_stage_model.model."  # OpenCLIP ViT-H text encoder
+    ip_adapter_family = None
+    references_rule = (
+        "no IP-Adapter was published for SD 2.x (h94's are for SD 1.5 and SDXL); use an SD 1.5 or SDXL model"
+    )

@@ -26,6 +26,10 @@ class SD3(FlowMatching):
     )
     defaults = FamilyDefaults("v3", 1024, 1024, 30, 7.0)
     key_fragment = "joint_blocks."
+    references_rule = (
+        "diffusers' SD3 IP-Adapter is InstantX's SD 3.5 Large adapter with a SigLIP image encoder, which "
+        "Sfumato does not wire; use an SD 1.5, SDXL or FLUX model"
+    )
 
     def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]:
         # prompt_2/prompt_3 and the negative counterparts default to prompt / negative_prompt.

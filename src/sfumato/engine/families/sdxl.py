@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sfumato.engine.families.base import Family, FamilyDefaults, by_task
+from sfumato.engine.request import Task
 
 if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, not for a POST check
     from diffusers.schedulers.scheduling_utils import SchedulerMixin
@@ -26,8 +27,18 @@ class SDXL(Family):
         image_to_image=("pipeline_stable_diffusion_xl_img2img", "StableDiffusionXLImg2ImgPipeline"),
         inpaint=("pipeline_stable_diffusion_xl_inpaint", "StableDiffusionXLInpaintPipeline"),
     )
+    controlnet_pipelines = by_task(
+        "diffusers.pipelines.controlnet",
+        text_to_image=("pipeline_controlnet_sd_xl", "StableDiffusionXLControlNetPipeline"),
+        image_to_image=("pipeline_controlnet_sd_xl_img2img", "StableDiffusionXLControlNetImg2ImgPipeline"),
+        inpaint=("pipeline_controlnet_inpaint_sd_xl", "StableDiffusionXLControlNetInpaintPipeline"),
+    )
+    controlnet_family = "sdxl"  # SDXL-Lightning's UNet takes SDXL's ControlNets
     defaults = FamilyDefaults("SDXL_1_0", 1024, 1024, 30, 7.0)
     key_fragment = "conditioner.embedders.1"
+    ip_adapter_family = "sdxl"  # SDXL-Lightning's UNet takes SDXL's adapters too
+    ip_adapter_style_block = ("up", 0, 1)  # InstantStyle: up_blocks.0.attentions.1 carries style
+    guidance_rescale_tasks = frozenset(Task)  # each SDXL pipeline takes `guidance_rescale`
 
 
 class SDXLLightning(SDXL):
@@ -58,6 +69,7 @@ class SDXLLightning(SDXL):
 
     name = "sdxl-lightning"
     title = "SDXL-Lightning"
+    lora_family = "sdxl"  # an SDXL LoRA applies to its SDXL base
     defaults = FamilyDefaults("SDXL_LIGHTNING", 1024, 1024, 8, 1.0)
     recognised = False  # its base folder is plain SDXL, its UNet file no whole model
     schedulers = ("EULER_DISCRETE",)

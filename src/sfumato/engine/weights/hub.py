@@ -102,7 +102,16 @@ def pull_auxiliary(
     folder = models_dir / weights.repo.replace("/", "--")
     with _folder_lock(models_dir, folder):
         _drop_orphaned_partials(folder)
-        _pull_file(weights.repo, weights.file, folder, endpoint, tqdm_class, revision or weights.revision)
+        # A model folder's configs first: the row is installed once its weights file is there.
+        beside = PurePosixPath(weights.file).parent
+        for name in (*(str(beside / companion) for companion in entry.COMPANIONS), weights.file):
+            _pull_file(weights.repo, name, folder, endpoint, tqdm_class, revision or weights.revision)
+    for repo, name in entry.extra_pulls():  # files from other folders or repos (an IP-Adapter's encoder)
+        other = models_dir / repo.replace("/", "--")
+        with _folder_lock(models_dir, other):
+            _drop_orphaned_partials(other)
+            own_revision = revision or weights.revision if repo == weights.repo else None
+            _pull_file(repo, name, other, endpoint, tqdm_class, own_revision)
     return target
 
 

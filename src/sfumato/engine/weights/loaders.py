@@ -149,18 +149,18 @@ def load_folder_with_unet(
     return load_folder(folder, dtype, weights_variant, unet=unet)
 
 
-def derive_pipeline(base: DiffusionPipeline, pipeline_class: Any) -> DiffusionPipeline:
+def derive_pipeline(base: DiffusionPipeline, pipeline_class: Any, **modules: Any) -> DiffusionPipeline:
     """`pipeline_class` (an image-to-image or inpaint pipeline) on `base`'s very modules: no weight
     is loaded or copied, so it costs no memory and is placed and sped up as `base` was.
 
     A concrete class's `from_pipe` casts every module (shared ones included) to float32 unless
     told a dtype, so it is told `base`'s own: the loaders give all modules one dtype, so the cast
     changes nothing. `base` itself serves when it already is of `pipeline_class` (Kontext edits
-    with its text-to-image pipeline).
+    with its text-to-image pipeline). `modules` are the ones the class adds (a `controlnet`).
     """
-    if type(base) is pipeline_class:
+    if type(base) is pipeline_class and not modules:
         return base
-    derived: DiffusionPipeline = pipeline_class.from_pipe(base, **_dtype_kwargs(base.dtype))
+    derived: DiffusionPipeline = pipeline_class.from_pipe(base, **modules, **_dtype_kwargs(base.dtype))
     return derived
 
 

@@ -14,6 +14,7 @@ Their weights are random, so they only keep the flows' properties, not quality:
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from pathlib import Path
@@ -93,8 +94,22 @@ def _seeded(kind: type[_SavedModule]) -> _SavedModule:
         return kind()
 
 
+# Built-ins that are diffusers or transformers models of their own (saved with their library's
+# `save_pretrained`), each built by a function in its own module, imported on first use.
+_MODEL_BUILDERS: dict[str, tuple[str, str]] = {
+    "tiny-controlnet-sd15": ("sfumato.engine.weights.tiny_guidance", "build_tiny_controlnet"),
+    "tiny-depth": ("sfumato.engine.weights.tiny_guidance", "build_tiny_depth_estimator"),
+    "tiny-pose": ("sfumato.engine.weights.tiny_guidance", "build_tiny_pose_estimator"),
+    "tiny-ip-adapter": ("sfumato.engine.weights.tiny_ip_adapter", "build_tiny_ip_adapter"),
+    "tiny-nsfw": ("sfumato.engine.weights.tiny_safety", "build_tiny_safety_checker"),
+}
+
+
 def ensure_tiny_aux(builtin: str, target: Path) -> Path:
     """Make sure `target` holds the built-in auxiliary model `builtin` and return the folder."""
+    if builtin in _MODEL_BUILDERS:
+        module, function = _MODEL_BUILDERS[builtin]
+        return ensure_built(target, getattr(importlib.import_module(module), function), f"Sfumato {builtin}")
     if builtin not in _BUILDERS:
         raise ValueError(f"unknown built-in auxiliary model {builtin!r}: expected one of {', '.join(_BUILDERS)}")
     kind = _BUILDERS[builtin]
