@@ -70,7 +70,7 @@ def build_tiny_controlnet() -> ControlNetModel:
     return controlnet.eval()
 
 
-class _ModelFolder:
+class ModelFolder:
     """A transformers model and its image processor, saved into one folder as transformers reads them back."""
 
     def __init__(self, model: Any, processor: Any) -> None:
@@ -82,7 +82,7 @@ class _ModelFolder:
         self.processor.save_pretrained(folder)
 
 
-def build_tiny_depth_estimator() -> _ModelFolder:
+def build_tiny_depth_estimator() -> ModelFolder:
     """A tiny DPT depth model at 64 px (see the module doc)."""
     from transformers import DPTConfig, DPTForDepthEstimation
     from transformers.models.dpt.image_processing_pil_dpt import DPTImageProcessorPil
@@ -104,7 +104,7 @@ def build_tiny_depth_estimator() -> _ModelFolder:
         torch.manual_seed(_SEED + 1)
         model = DPTForDepthEstimation(config).eval()
     processor = DPTImageProcessorPil(size={"height": DEPTH_SIZE, "width": DEPTH_SIZE}, keep_aspect_ratio=False)
-    return _ModelFolder(model, processor)
+    return ModelFolder(model, processor)
 
 
 POSE_SIZE = (64, 48)  # (height, width): VitPose's 4:3 person crop, shrunk
@@ -116,7 +116,7 @@ COCO_KEYPOINTS = (
 )  # fmt: skip
 
 
-def build_tiny_pose_estimator() -> _ModelFolder:
+def build_tiny_pose_estimator() -> ModelFolder:
     """A tiny VitPose (17 COCO keypoints) at 64x48 px: its keypoints move with the picture but are no pose."""
     from transformers import VitPoseBackboneConfig, VitPoseConfig, VitPoseForPoseEstimation
     from transformers.models.vitpose.image_processing_pil_vitpose import VitPoseImageProcessorPil
@@ -129,4 +129,4 @@ def build_tiny_pose_estimator() -> _ModelFolder:
         torch.manual_seed(_SEED + 2)
         model = VitPoseForPoseEstimation(config).eval()
     processor = VitPoseImageProcessorPil(size={"height": POSE_SIZE[0], "width": POSE_SIZE[1]})
-    return _ModelFolder(model, processor)
+    return ModelFolder(model, processor)

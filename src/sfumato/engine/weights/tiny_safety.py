@@ -8,29 +8,16 @@ tests use a threshold of 0 (every image flagged) or 1 (none), to check the flow 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import torch
+
+from sfumato.engine.weights.tiny_guidance import ModelFolder
 
 _SEED = 20240604
 SIZE = 32
 LABELS = {0: "normal", 1: "nsfw"}
 
 
-class _ClassifierFolder:
-    """A classifier and its image processor, saved into one folder as transformers reads them back."""
-
-    def __init__(self, model: Any, processor: Any) -> None:
-        self.model = model
-        self.processor = processor
-
-    def save_pretrained(self, folder: Path, safe_serialization: bool = True) -> None:
-        self.model.save_pretrained(folder, safe_serialization=safe_serialization)
-        self.processor.save_pretrained(folder)
-
-
-def build_tiny_safety_checker() -> _ClassifierFolder:
+def build_tiny_safety_checker() -> ModelFolder:
     """A ViT of about 20 thousand weights seeing 32 px pictures; the caller's RNG state is kept."""
     from transformers import ViTConfig, ViTForImageClassification
     from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
@@ -48,4 +35,4 @@ def build_tiny_safety_checker() -> _ClassifierFolder:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(_SEED)
         model = ViTForImageClassification(config).eval()
-    return _ClassifierFolder(model, ViTImageProcessorPil(size={"height": SIZE, "width": SIZE}))
+    return ModelFolder(model, ViTImageProcessorPil(size={"height": SIZE, "width": SIZE}))
