@@ -117,6 +117,16 @@ class UploadSettings(_Group):
         ge=1,
         description="An uploaded image of more pixels (read from its header, before decoding) gets 400.",
     )
+    fetch_urls: bool = _flat(
+        "fetch_urls",
+        "upload_fetch_urls",
+        False,
+        description="Let v2 image references name an http(s) URL, fetched by the server (public addresses only, "
+        "upload_max_bytes at most, no redirects); off: only data: URLs and BASE64 (docs/v2.md).",
+    )
+    fetch_timeout_s: float = _flat(
+        "fetch_timeout_s", "upload_fetch_timeout_s", 10.0, gt=0, description="A URL image not fetched by then: 400."
+    )
 
 
 class WebhookSettings(_Group):
@@ -177,6 +187,11 @@ class ModelSettings(_Group):
     )
     hub_endpoint: str | None = Field(
         None, description="Hugging Face-compatible hub URL; default: HF_ENDPOINT, else huggingface.co."
+    )
+    commercial_only: bool = Field(
+        False,
+        description="Serve only commercially licensed models: each v2 slug, modelId and sd_version gets its row's "
+        "commercial_model, else a 400 naming the model and its licence (docs/models.md).",
     )
 
 

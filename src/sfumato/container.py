@@ -17,8 +17,10 @@ from sfumato.jobs.local_worker import LocalWorker
 from sfumato.jobs.runner import JobContext
 from sfumato.service.generations import GenerationService
 from sfumato.service.init_images import InitImageService
+from sfumato.service.inline_images import InlineImages
 from sfumato.service.keys import KeyService
 from sfumato.service.prompts import PromptService
+from sfumato.service.v2_generations import V2GenerationService
 from sfumato.service.variations import VariationService
 from sfumato.storage.blobs import LocalBlobStore
 from sfumato.storage.uploads import LocalUploadTarget, UploadSigner
@@ -40,6 +42,8 @@ class Container:
     generations: GenerationService
     variations: VariationService
     init_images: InitImageService
+    # `POST /api/rest/v2/generations`: v2 requests through `generations` (docs/v2.md).
+    v2_generations: V2GenerationService
     # Prompts by the configured LLM (`/prompt/*`, `enhancePrompt`); refuses with 400 without one.
     prompts: PromptService
     # Signs the upload forms `POST /init-image` hands out and checks them at `POST /uploads`.
@@ -114,6 +118,14 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         on_deleted=worker.cancel if worker else (lambda _generation_id: None),
         prompts=prompts,
     )
+    init_images = InitImageService(
+        session_factory=session_factory,
+        blobs=blobs,
+        target=uploads,
+        max_bytes=settings.uploads.max_bytes,
+        max_pixels=settings.uploads.max_pixels,
+    )
+    inline = InlineImages(settings.uploads.fetch_urls, settings.uploads.max_bytes, settings.uploads.fetch_timeout_s)
     return Container(
         settings=settings,
         db=db,
@@ -131,13 +143,8 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             generations=generations,
             on_queued=generations.on_queued,
         ),
-        init_images=InitImageService(
-            session_factory=session_factory,
-            blobs=blobs,
-            target=uploads,
-            max_bytes=settings.uploads.max_bytes,
-            max_pixels=settings.uploads.max_pixels,
-        ),
+        init_images=init_images,
+        v2_generations=V2GenerationService(generations, init_images, inline),
         prompts=prompts,
         uploads=uploads,
         jobs=ctx,

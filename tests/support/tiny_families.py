@@ -45,6 +45,7 @@ from transformers import (
 )
 
 from sfumato.engine.weights import tiny
+from tests.support import tiny_flux2, tiny_qwen, tiny_zimage_ideogram
 
 _SEED = 20240701
 _HIDDEN = 32  # every CLIP text encoder's width, but SDXL's second
@@ -230,6 +231,9 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "sd3": _build_sd3,
     "flux": _build_flux,
     "flux-kontext": _build_flux_kontext,
+    **tiny_zimage_ideogram.BUILDERS,
+    **tiny_flux2.BUILDERS,
+    **tiny_qwen.BUILDERS,
 }
 """Family -> builder of its tiny pipeline (sd15/sd2 use Sfumato Tiny itself; sdxl-lightning is the
 tiny SDXL plus `ensure_tiny_lightning_unet`)."""

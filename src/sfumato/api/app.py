@@ -22,12 +22,14 @@ from sfumato.api.routers import (
     prompts,
     uploads,
     users,
+    v2_generations,
     variations,
 )
 from sfumato.config import Settings
 from sfumato.container import Container, build_container
 
 API_PREFIX = "/api/rest/v1"
+V2_PREFIX = "/api/rest/v2"
 
 
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
@@ -52,7 +54,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.add_middleware(HeadAsGet)  # added last: outermost, so a HEAD's 500 is headers-only too
     mounted = [(generations.router, API_PREFIX), (users.router, API_PREFIX), (models.router, API_PREFIX),
                (init_images.router, API_PREFIX), (variations.router, API_PREFIX), (prompts.router, API_PREFIX),
-               (pricing.router, API_PREFIX), (elements.router, API_PREFIX), (health.router, ""),
+               (pricing.router, API_PREFIX), (elements.router, API_PREFIX), (v2_generations.router, V2_PREFIX),
+               (health.router, ""),
                (files.router, ""), (uploads.router, "")]  # fmt: skip
     for router, prefix in mounted:
         app.include_router(router, prefix=prefix)

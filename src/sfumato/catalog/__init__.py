@@ -17,7 +17,7 @@ from sfumato.catalog.aux_entries import (
     UpscalerEntry,
     in_use,
 )
-from sfumato.catalog.docs_table import markdown_table
+from sfumato.catalog.docs_table import markdown_table, slug_table
 from sfumato.catalog.elements import BASE_MODEL_FAMILIES, ElementEntry
 from sfumato.catalog.entries import (
     DIFFUSERS_MARKER,
@@ -28,8 +28,10 @@ from sfumato.catalog.entries import (
     WeightsSpec,
 )
 from sfumato.catalog.ip_adapters import IpAdapterEntry
+from sfumato.catalog.licences import LICENSES, CommercialUseRefused, Licensing, terms_of
 from sfumato.catalog.local_file import CatalogEditError, add_local_entry, remove_local_entry
 from sfumato.catalog.model_catalog import (
+    CPU_FRIENDLY_SLUG,
     LEONARDO_DEFAULT_MODEL_ID,
     LOCAL_CATALOG_NAME,
     SHIPPED_CATALOG,
@@ -39,12 +41,15 @@ from sfumato.catalog.model_catalog import (
     local_catalog_path,
     shipped_entries,
 )
+from sfumato.catalog.slugs import SlugEntry
 
 __all__ = [
     "AUX_KINDS",
     "BASE_MODEL_FAMILIES",
+    "CPU_FRIENDLY_SLUG",
     "DIFFUSERS_MARKER",
     "LEONARDO_DEFAULT_MODEL_ID",
+    "LICENSES",
     "LOCAL_CATALOG_NAME",
     "SHIPPED_CATALOG",
     "TINY_MODEL_ID",
@@ -55,15 +60,18 @@ __all__ = [
     "CatalogEditError",
     "CatalogEntry",
     "CatalogFormatError",
+    "CommercialUseRefused",
     "ControlNetEntry",
     "DepthEstimatorEntry",
     "ElementEntry",
     "IpAdapterEntry",
     "LeonardoFace",
+    "Licensing",
     "ModelCatalog",
     "PoseEstimatorEntry",
     "QualityDefaults",
     "SafetyCheckerEntry",
+    "SlugEntry",
     "UpscalerEntry",
     "WeightsSpec",
     "add_local_entry",
@@ -73,4 +81,6 @@ __all__ = [
     "markdown_table",
     "remove_local_entry",
     "shipped_entries",
+    "slug_table",
+    "terms_of",
 ]

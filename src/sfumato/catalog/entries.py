@@ -1,8 +1,8 @@
 """A catalog entry: a model's Leonardo face, its quality defaults and where its weights are.
 
 Catalog files keep one flat TOML table per row (`[[model]]`, `[[fallback]]`), so operators write
-plain key = value lines; `CatalogEntry.from_row` sorts those keys into the three parts and
-`to_row` flattens them back. The parts' field names are the row keys: adding a field to a part
+plain key = value lines; `CatalogEntry.from_row` sorts those keys into the parts (face, weights,
+quality, licensing) and `to_row` flattens them back. The parts' field names are the row keys: adding a field to a part
 adds a key to the format.
 """
 
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from sfumato.catalog.licences import Licensing
 
 # A diffusers folder is complete once this file is in it (written last by save_pretrained).
 DIFFUSERS_MARKER = "model_index.json"
@@ -123,7 +125,7 @@ def _under(models_dir: Path, location: str) -> Path:
 
 
 # The parts a flat row is sorted into, in the order `to_row` writes their keys.
-_PARTS = (LeonardoFace, WeightsSpec, QualityDefaults)
+_PARTS = (LeonardoFace, WeightsSpec, QualityDefaults, Licensing)
 _ROW_KEYS = ["family", *(f.name for part in _PARTS for f in fields(part))]
 _REQUIRED_KEYS = ["family", *(f.name for part in _PARTS for f in fields(part) if f.default is MISSING)]
 
@@ -141,6 +143,8 @@ class CatalogEntry:
     family: str
     quality: QualityDefaults
     weights: WeightsSpec
+    # Its licence and gating, and what serves it when the server is commercial-only (`licences.py`).
+    licensing: Licensing = field(default_factory=Licensing)
 
     @property
     def id(self) -> str | None:
@@ -166,11 +170,12 @@ class CatalogEntry:
             family=row["family"],
             quality=QualityDefaults(**_keys_of(QualityDefaults, row)),
             weights=WeightsSpec(**_keys_of(WeightsSpec, row)),
+            licensing=Licensing(**_keys_of(Licensing, row)),
         )
 
     def to_row(self) -> dict[str, Any]:
         """The flat row `from_row` reads back; keys left at their default are left out."""
         row = {"id": self.id, "name": self.name, "family": self.family}
-        for part in (self.face, self.weights, self.quality):
+        for part in (self.face, self.weights, self.quality, self.licensing):
             row |= {f.name: getattr(part, f.name) for f in fields(part) if getattr(part, f.name) != f.default}
         return {key: value for key, value in row.items() if value is not None}

@@ -88,12 +88,14 @@ def _model_row(entry: CatalogEntry, catalog: ModelCatalog) -> dict[str, Any]:
 
 
 def _aux_row(entry: AuxEntry, catalog: ModelCatalog) -> dict[str, Any]:
-    """Its id must be free among every id `models pull` takes: auxiliary ids, model ids, sd_versions."""
+    """Its id must be free among every id `models pull` takes: auxiliary ids, model ids, sd_versions, slugs."""
     if not _AUX_ID.fullmatch(entry.id):
         raise CatalogEditError(f"id {entry.id!r}: letters, digits, '.', '_' and '-', starting with a letter or digit")
     taken = catalog.auxiliary(entry.id) or catalog.get(entry.id) or catalog.fallbacks.get(entry.id)
     if taken is not None:
         raise CatalogEditError(f"id {entry.id} is already in the catalog ({taken.name}): pass another --id")
+    if entry.id in catalog.slugs:  # `models pull` takes slugs too
+        raise CatalogEditError(f"id {entry.id} is a v2 model slug in the catalog: pass another --id")
     return entry.to_row()
 
 

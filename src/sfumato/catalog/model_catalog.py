@@ -27,12 +27,16 @@ from sfumato.catalog.aux_entries import (
 from sfumato.catalog.elements import ElementEntry
 from sfumato.catalog.entries import CatalogEntry, CatalogFormatError
 from sfumato.catalog.ip_adapters import IpAdapterEntry
+from sfumato.catalog.licences import CommercialUseRefused, terms_of
+from sfumato.catalog.slugs import SlugEntry
 from sfumato.config import Settings
 
 log = logging.getLogger(__name__)
 
 SHIPPED_CATALOG = Path(__file__).with_name("catalog.toml")
 TINY_MODEL_ID = "5f7e2a1c-0b5d-4c3e-9a8f-1d2e3f4a5b6c"
+# The slug of the catalog's CPU-friendly real model, which `sfumato serve` tells how to install.
+CPU_FRIENDLY_SLUG = "sd-turbo"
 # The spec's `modelId` default: what the official SDKs send when the caller names none.
 LEONARDO_DEFAULT_MODEL_ID = "b24e16ff-06e3-43eb-8d33-4416c2d75876"
 # The operator catalog that `sfumato models add` writes, in the data dir.
@@ -46,7 +50,11 @@ def local_catalog_path(data_dir: Path) -> Path:
 
 def load_catalog(settings: Settings) -> ModelCatalog:
     """The catalog a process serves: shipped rows, the operator's file, then `models add` rows."""
-    return ModelCatalog.load(settings.models.catalog_file, local_file=local_catalog_path(settings.data_dir))
+    return ModelCatalog.load(
+        settings.models.catalog_file,
+        local_file=local_catalog_path(settings.data_dir),
+        commercial_only=settings.models.commercial_only,
+    )
 
 
 def read_catalog_file(path: Path) -> dict[str, Any]:
@@ -85,23 +93,43 @@ class ModelCatalog:
     ip_adapters: dict[str, IpAdapterEntry] = field(default_factory=dict)
     # NSFW classifiers (`[[safety_checker]]`): the first installed one flags images; none, none flagged.
     safety_checkers: dict[str, SafetyCheckerEntry] = field(default_factory=dict)
+    # Leonardo v2 model slugs -> the model rows serving them (`[[slug]]`, `catalog/slugs.py`).
+    slugs: dict[str, SlugEntry] = field(default_factory=dict)
+    # `SFUMATO_COMMERCIAL_ONLY`: every look-up a request makes answers a commercially usable row or refuses.
+    commercial_only: bool = False
 
     @classmethod
-    def load(cls, operator_file: Path | None = None, local_file: Path | None = None) -> ModelCatalog:
+    def load(
+        cls, operator_file: Path | None = None, local_file: Path | None = None, commercial_only: bool = False
+    ) -> ModelCatalog:
         """Shipped rows, then the operator file's, then the data dir's local file (a missing local file is empty)."""
-        catalog = cls()
+        catalog = cls(commercial_only=commercial_only)
         catalog._merge(read_catalog_file(SHIPPED_CATALOG), SHIPPED_CATALOG)
         if operator_file is not None:
             catalog._merge(read_catalog_file(operator_file), operator_file)
         if local_file is not None and local_file.is_file():
             catalog._merge(read_catalog_file(local_file), local_file)
+        catalog._check_model_links()
         return catalog
+
+    def _check_model_links(self) -> None:
+        """Every id a slug or a `commercial_model` names is a `[[model]]` row (once all files are merged,
+        so an operator file may define what another names)."""
+        links: list[tuple[str, str | None]] = [
+            (f"[[slug]] {s.slug!r}", model) for s in self.slugs.values() for model in s.model_ids()
+        ]
+        rows = [*self.models.values(), *self.fallbacks.values()]
+        links += [(f"{e.name!r}'s commercial_model", e.licensing.commercial_model) for e in rows]
+        for where, model in links:
+            if model is not None and model not in self.models:
+                raise CatalogFormatError(f"{where} names {model!r}, which is no [[model]] row's id")
 
     def _merge(self, data: dict[str, Any], origin: Path) -> None:
         # One reader per kind of row; ControlNets, LoRAs... get their table here too.
         readers: dict[str, Callable[[list[dict[str, Any]], Path], None]] = {
             "model": self._merge_models,
             "fallback": self._merge_fallbacks,
+            SlugEntry.KIND: self._merge_slugs,
             UpscalerEntry.KIND: lambda rows, origin: _merge_aux(
                 UpscalerEntry, self.upscalers, rows, origin, self.origins
             ),
@@ -144,6 +172,11 @@ class ModelCatalog:
                 raise CatalogFormatError(f"{where}: a fallback row serves by sd_version and has no 'id'")
             entry = CatalogEntry.from_row({"id": None, **row}, where=where)
             self.fallbacks[entry.face.sd_version] = entry
+
+    def _merge_slugs(self, rows: list[dict[str, Any]], origin: Path) -> None:
+        for number, row in enumerate(rows, 1):
+            entry = SlugEntry.from_row(row, where=f"{origin}: [[slug]] #{number}")
+            self.slugs[entry.slug] = entry
 
     def _merge_elements(self, rows: list[dict[str, Any]], origin: Path) -> None:
         _merge_aux(ElementEntry, self.elements, rows, origin, self.origins)
@@ -193,12 +226,47 @@ class ModelCatalog:
         return model_id in _shipped_ids()
 
     def resolve(self, model_id: str | None, sd_version: str | None) -> CatalogEntry | None:
-        """The model a request asks for: its modelId, else its sd_version, else Leonardo's default."""
+        """The model a request asks for: its modelId, else its sd_version, else Leonardo's default;
+        commercial-only applied (`serving`). None: no such model."""
         if model_id is not None:
-            return self.models.get(model_id)
-        if sd_version is not None:
-            return self.fallbacks.get(sd_version)
-        return self.models.get(LEONARDO_DEFAULT_MODEL_ID)
+            entry = self.models.get(model_id)
+        elif sd_version is not None:
+            entry = self.fallbacks.get(sd_version)
+        else:
+            entry = self.models.get(LEONARDO_DEFAULT_MODEL_ID)
+        return None if entry is None else self.serving(entry)
+
+    def for_slug(self, slug: str, references: int = 0) -> CatalogEntry | None:
+        """The row serving a v2 request for `slug` carrying `references` image references, commercial-only
+        applied (`serving`). None: a slug this server does not know."""
+        row = self.slugs.get(slug)
+        return None if row is None else self.serving(self.models[row.model_for(references)])
+
+    def slug_names(self) -> list[str]:
+        """The v2 slugs this server serves, sorted."""
+        return sorted(self.slugs)
+
+    def serving(self, entry: CatalogEntry) -> CatalogEntry:
+        """`entry`, or under commercial-only its commercially usable stand-in (`commercial_model`).
+
+        The one place commercial-only is decided: every request's model passes here. Raises
+        CommercialUseRefused (a 400) naming the model and its licence when neither is usable."""
+        if not self.commercial_only or entry.licensing.commercial:
+            return entry
+        terms = terms_of(entry.licensing.license)
+        stand_in = self.models.get(entry.licensing.commercial_model or "")
+        if stand_in is not None and stand_in.licensing.commercial:
+            return stand_in
+        why = (
+            f"its stand-in {stand_in.name} ({stand_in.weights.source}) is not commercially usable either"
+            if stand_in is not None
+            else "its catalog row names no commercial_model to serve in its place"
+        )
+        raise CommercialUseRefused(
+            f"model {entry.name} cannot serve here: this server is commercial-only (SFUMATO_COMMERCIAL_ONLY) and "
+            f"{entry.weights.source} is licensed under {terms.title}, which does not allow commercial use; {why} "
+            "(docs/models.md lists the licences)"
+        )
 
     @staticmethod
     def key_of(entry: CatalogEntry) -> str:
@@ -215,8 +283,10 @@ class ModelCatalog:
         return sorted(self.models.values(), key=lambda e: (not e.face.featured, e.name))
 
     def photographic(self) -> list[CatalogEntry]:
-        """The rows marked `photo_real = true`, in file order: PhotoReal v1's models."""
-        return [entry for entry in self.models.values() if entry.face.photo_real]
+        """The rows marked `photo_real = true`, in file order: PhotoReal v1's models (under
+        commercial-only, the commercially usable ones)."""
+        rows = [entry for entry in self.models.values() if entry.face.photo_real]
+        return [entry for entry in rows if entry.licensing.commercial or not self.commercial_only]
 
 
 _Aux = TypeVar("_Aux", bound=AuxEntry)

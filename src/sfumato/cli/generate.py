@@ -74,7 +74,10 @@ def _generate(container: Container, model: str, request: GenerationRequest, out:
     """Refuse what cannot run here (exit 2), create the generation, run it, copy its images out."""
     from sfumato.jobs.outputs import copy_images
 
-    entry = container.catalog.get(model)
+    try:  # as the server would: under commercial-only, the row's stand-in or a refusal
+        entry = container.catalog.resolve(model, None)
+    except SfumatoError as error:
+        refuse(f"cannot use {model}", error.message)
     if entry is None:
         refuse(f"unknown model {model!r}", "see `sfumato models list`")
     if not container.engine.is_installed(entry):

@@ -23,7 +23,9 @@ from sfumato.catalog import (
     CatalogEditError,
     CatalogEntry,
     CatalogFormatError,
+    CommercialUseRefused,
     LeonardoFace,
+    Licensing,
     ModelCatalog,
     QualityDefaults,
     UpscalerEntry,
@@ -35,9 +37,11 @@ from sfumato.catalog import (
     markdown_table,
     remove_local_entry,
     shipped_entries,
+    slug_table,
 )
 from sfumato.catalog.aux_entries import ANY_CONTROL_KIND, CONTROL_KINDS
 from sfumato.catalog.ip_adapters import REFERENCE_KINDS
+from sfumato.catalog.licences import UNKNOWN_LICENSE
 from sfumato.cli.common import DataDir, console, load_settings, refuse
 from sfumato.config import Settings
 
@@ -51,17 +55,43 @@ def models_list(
 ) -> None:
     """Every Leonardo model id this server knows, what serves it, and whether it is installed."""
     if markdown:
-        typer.echo(markdown_table(shipped_entries()), nl=False)
+        typer.echo(markdown_table(shipped_entries()))
+        typer.echo(slug_table(ModelCatalog.load()), nl=False)
         return
     settings = load_settings(data_dir)
     catalog = load_catalog(settings)
-    table = Table("modelId", "name", "family", "sdVersion", "served by", "installed")
+    table = Table("modelId", "name", "family", "sdVersion", "served by", "license", "gated", "installed")
     for entry in catalog.listed():
-        weights = entry.weights
+        weights, licensing = entry.weights, entry.licensing
         installed = "built in" if weights.builtin else "yes" if weights.is_installed(settings.models_dir) else ""
-        table.add_row(entry.id, entry.name, entry.family, entry.face.sd_version, weights.source, installed)
-    Console(width=200).print(table)
+        license_cell = licensing.license + ("" if licensing.commercial else " (non-commercial)")
+        gated = "gated" if licensing.gated else ""
+        cells = (entry.family, entry.face.sd_version, weights.source, license_cell, gated, installed)
+        table.add_row(entry.id, escape(entry.name), *map(escape, cells))  # names hold brackets: "FLUX.2 [dev]"
+    Console(width=240).print(table)
+    _list_slugs(catalog)
     _list_auxiliary(catalog, settings.models_dir)
+
+
+def _list_slugs(catalog: ModelCatalog) -> None:
+    """The v2 slugs and what serves them here (commercial-only applied, as a request would be)."""
+    table = Table("v2 slug", "served by", "with references", "license", title="Leonardo v2 model slugs")
+    for slug in catalog.slug_names():
+        row = catalog.slugs[slug]
+        try:
+            served = catalog.for_slug(slug)
+            referenced = catalog.for_slug(slug, references=1)
+        except CommercialUseRefused:
+            table.add_row(slug, "refused: not commercially usable (SFUMATO_COMMERCIAL_ONLY)", "", "")
+            continue
+        assert served is not None and referenced is not None  # the slug is listed
+        with_references = referenced.name if referenced is not served else ""
+        if row.overflow_model is not None and row.reference_limit is not None:
+            overflow = catalog.for_slug(slug, references=row.reference_limit + 1)
+            if overflow is not None:
+                with_references += f" (over {row.reference_limit}: {overflow.name})"
+        table.add_row(slug, escape(served.name), escape(with_references), served.licensing.license)
+    Console(width=240).print(table)
 
 
 def _list_auxiliary(catalog: ModelCatalog, models_dir: Path) -> None:
@@ -138,6 +168,7 @@ class Kind(StrEnum):
 # The options that only one kind takes.
 _KIND_OPTIONS = {
     "--config": Kind.MODEL,
+    "--license": Kind.MODEL,
     "--scale": Kind.UPSCALER,
     "--input-size": Kind.BACKGROUND_REMOVER,
     "--mean": Kind.BACKGROUND_REMOVER,
@@ -197,6 +228,14 @@ def models_add(
         RGB | None, typer.Option("--std", help="Background remover: per-channel std it was trained with (R G B).")
     ] = None,
     sigmoid: Annotated[bool, typer.Option("--sigmoid", help="Background remover: it answers logits.")] = False,
+    license_tag: Annotated[
+        str | None,
+        typer.Option(
+            "--license",
+            help="A model's licence, as a Hugging Face licence tag such as apache-2.0 (default: unknown, which "
+            "SFUMATO_COMMERCIAL_ONLY refuses; docs/models.md lists the tags it knows).",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Register a local model under a Leonardo model id, or with --kind an upscaler or background
@@ -207,7 +246,7 @@ def models_add(
     catalog = load_catalog(settings)
     path = path.expanduser().resolve()
     given = {"--config": config, "--scale": scale, "--input-size": input_size, "--mean": mean, "--std": std}
-    for option, value in {**given, "--sigmoid": sigmoid or None}.items():
+    for option, value in {**given, "--sigmoid": sigmoid or None, "--license": license_tag}.items():
         if value is not None and _KIND_OPTIONS[option] is not kind:
             refuse(f"cannot add {path}", f"{option} is for --kind {_KIND_OPTIONS[option]}")
     if kind is not Kind.MODEL:
@@ -246,6 +285,7 @@ def models_add(
             file=str(path) if detected.single_file else None,
             config=str(config) if config is not None else None,
         ),
+        licensing=Licensing(license=license_tag or UNKNOWN_LICENSE),
     )
     local_file = local_catalog_path(settings.data_dir)
     try:
@@ -351,7 +391,11 @@ def models_remove(
 @models_app.command("pull")
 def models_pull(
     model: Annotated[
-        str, typer.Argument(help="A Leonardo modelId, an sd_version such as v1_5, or an auxiliary model's id.")
+        str,
+        typer.Argument(
+            help="A Leonardo modelId, a v2 model slug such as flux-pro-2.0, an sd_version such as v1_5, "
+            "or an auxiliary model's id."
+        ),
     ],
     data_dir: DataDir = None,
     revision: Annotated[str | None, typer.Option(help="Hub revision (branch, tag or commit).")] = None,
@@ -362,28 +406,56 @@ def models_pull(
         ),
     ] = None,
 ) -> None:
-    """Download a model's weights from the Hugging Face Hub (needs internet); re-run to resume."""
+    """Download a model's weights from the Hugging Face Hub (needs internet); re-run to resume.
+
+    A v2 slug fetches every model it may use (with and without image references); under
+    commercial-only, what would serve (each row's commercial_model)."""
     from sfumato.engine import NothingToPull, hub_endpoint, pull_auxiliary, pull_model
 
     settings = load_settings(data_dir)
     catalog = load_catalog(settings)
-    entry = catalog.get(model) or catalog.fallbacks.get(model) or catalog.auxiliary(model)
-    if entry is None:
-        console.print(f"[red]unknown model {model!r}[/red]: see `sfumato models list`")
-        raise typer.Exit(2)
+    entries = _pull_targets(catalog, model)
     url = hub_endpoint(endpoint or settings.models.hub_endpoint)
-    console.print(f"downloading {entry.weights.source} from {url} into {settings.models_dir} ...")
+    for entry in entries:
+        console.print(f"downloading {entry.weights.source} from {url} into {settings.models_dir} ...")
+        if not isinstance(entry, AuxEntry) and entry.licensing.gated:
+            console.print(
+                f"{entry.weights.source} is gated: accept its terms on the hub and log in (`hf auth login`) first"
+            )
+        try:
+            # An explicit pull is the operator's consent to download, whatever the server setting says.
+            if isinstance(entry, AuxEntry):
+                pull_auxiliary(entry, settings.models_dir, revision=revision, endpoint=url)
+            else:
+                pull_model(entry, settings.models_dir, revision=revision, endpoint=url, allow_downloads=True)
+        except NothingToPull as reason:
+            console.print(str(reason))
+            continue
+        except Exception as error:  # the hub, the network or the disk: say which, and how to go on
+            failure = f"{type(error).__name__}: {error}"
+            console.print(f"[red]pull of {escape(entry.name)} failed[/red]: {escape(failure)}")
+            console.print("finished files are kept: run the same command again to continue")
+            raise typer.Exit(1) from None
+        console.print(f"[green]{escape(entry.name)} is installed[/green]")
+
+
+def _pull_targets(catalog: ModelCatalog, name: str) -> list[CatalogEntry | AuxEntry]:
+    """What `models pull NAME` fetches: an auxiliary model, or the model rows a modelId, sd_version or
+    v2 slug is served by here (commercial-only applied, as a request would be)."""
+    auxiliary = catalog.auxiliary(name)
+    if auxiliary is not None:
+        return [auxiliary]
+    slug = catalog.slugs.get(name)
+    by_id = catalog.get(name) or catalog.fallbacks.get(name)
+    named = [catalog.models[i] for i in slug.model_ids()] if slug else [by_id]
+    rows = [row for row in named if row is not None]
+    if not rows:
+        refuse(f"unknown model {name!r}", "see `sfumato models list` (modelIds, v2 slugs, auxiliary ids)")
     try:
-        # An explicit pull is the operator's consent to download, whatever the server setting says.
-        if isinstance(entry, AuxEntry):
-            pull_auxiliary(entry, settings.models_dir, revision=revision, endpoint=url)
-        else:
-            pull_model(entry, settings.models_dir, revision=revision, endpoint=url, allow_downloads=True)
-    except NothingToPull as reason:
-        console.print(str(reason))
-        return
-    except Exception as error:  # the hub, the network or the disk: say which, and how to go on
-        console.print(f"[red]pull of {entry.name} failed[/red]: {type(error).__name__}: {error}")
-        console.print("finished files are kept: run the same command again to continue")
-        raise typer.Exit(1) from None
-    console.print(f"[green]{entry.name} is installed[/green]")
+        served = [catalog.serving(row) for row in rows]
+    except CommercialUseRefused as refusal:
+        refuse(f"cannot pull {name}", refusal.message)
+    for row, stand_in in zip(rows, served, strict=True):
+        if stand_in is not row:
+            console.print(escape(f"commercial-only: {row.name} is served by {stand_in.name}, which is what is fetched"))
+    return list({id(entry): entry for entry in served}.values())

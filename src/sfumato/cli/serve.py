@@ -6,10 +6,12 @@ import errno
 import logging
 import os
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sfumato.catalog import CPU_FRIENDLY_SLUG, ModelCatalog
 from sfumato.cli.common import DataDir, console, load_settings, refuse, refusing_engine_settings
 
 logger = logging.getLogger("sfumato.serve")
@@ -53,6 +55,21 @@ def listen(host: str, port: int) -> list[socket.socket]:
     return sockets
 
 
+def _say_how_to_get_real_pictures(catalog: ModelCatalog, models_dir: Path) -> None:
+    """One log line: Sfumato Tiny draws noise, so say how to install the catalog's CPU-friendly model."""
+    slug = catalog.slugs.get(CPU_FRIENDLY_SLUG)
+    entry = catalog.get(slug.model) if slug is not None else None
+    if entry is None:  # an operator catalog took the slug away
+        return
+    if entry.weights.is_installed(models_dir):
+        logger.info("%s is installed: modelId %s (v2: %r) draws real pictures", entry.name, entry.id, CPU_FRIENDLY_SLUG)
+    else:
+        logger.info(
+            "for real pictures without a GPU: `sfumato models pull %s` installs %s (%s), then use modelId %s",
+            CPU_FRIENDLY_SLUG, entry.name, entry.weights.source, entry.id,
+        )  # fmt: skip
+
+
 def serve(
     data_dir: DataDir = None,
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
@@ -73,6 +90,7 @@ def serve(
     with refusing_engine_settings():
         fastapi_app = create_app(settings)
     base_url = f"http://{_host_port(settings.server.host, bound_port)}"
+    _say_how_to_get_real_pictures(fastapi_app.state.container.catalog, settings.models_dir)
     if dev_key:
         issued = fastapi_app.state.container.keys.create("dev", settings.jobs.default_key_concurrency)
         base = f"{base_url}/api/rest/v1"

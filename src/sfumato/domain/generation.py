@@ -22,7 +22,7 @@ from sfumato.domain.finishing import (
     alchemy_with,
     resolve_finishing,
 )
-from sfumato.domain.guidance import ControlnetRef, ControlPlan, ReferencePlan, resolve_guidance
+from sfumato.domain.guidance import ControlnetRef, ControlPlan, ReferencePlan, WeightedReference, resolve_guidance
 from sfumato.domain.image_inputs import (
     DEFAULT_INIT_STRENGTH,
     INIT_STRENGTH_MAX,
@@ -64,6 +64,23 @@ SIZE_MIN, SIZE_MAX, ALCHEMY_SIZE_MAX = 32, 1536, 1024
 DRAWN_SEED_MAX = 2_147_483_637
 DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_NUM_IMAGES = 1024, 768, 4
 DEFAULT_SCHEDULER = "EULER_DISCRETE"
+STEPS_MIN, STEPS_MAX = 10, 60
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """The bounds `resolve()` holds a request to: v1's by default. A v2 request carries its slug's,
+    already checked in v2's own terms (sfumato.domain.v2_rules), so v1's tighter ones do not refuse it."""
+
+    size_max: int = SIZE_MAX
+    alchemy_size_max: int = ALCHEMY_SIZE_MAX
+    images_max: int | None = None  # None: v1's rule, at most 4 when a side is over 768, else 8
+    prompt_chars: int = MAX_PROMPT_CHARS
+    steps_min: int = STEPS_MIN
+    steps_max: int = STEPS_MAX
+
+
+V1_LIMITS = RequestLimits()
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,11 @@ class GenerationRequest:
     # `enhancePrompt` + `enhancePromptInstruction`: the prompt rewritten by an LLM at POST time.
     enhance_prompt: bool = False
     enhance_prompt_instruction: str | None = None
+    # v2 (`POST /api/rest/v2/generations`): image references with their own weights, the slug the
+    # request named, and the slug's bounds (sfumato.domain.v2_rules).
+    references: tuple[WeightedReference, ...] = ()
+    slug: str | None = None
+    limits: RequestLimits = V1_LIMITS
 
 
 PLAN_VERSION = 3
@@ -164,6 +186,8 @@ class GenerationPlan:
     tiling: bool = False
     finishing: FinishingPlan = dataclass_field(default_factory=FinishingPlan)
     original_prompt: str | None = None
+    # The v2 slug the request named (None for v1): what it asked for; `model_id` is the row serving it.
+    slug: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"version": PLAN_VERSION, **asdict(self)}
@@ -207,10 +231,10 @@ def is_blank(text: str) -> bool:
     return all(char.isspace() or unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in text)
 
 
-def _check_prompt(field: str, text: str) -> None:
-    if len(text) > MAX_PROMPT_CHARS:
+def _check_prompt(field: str, text: str, limit: int = MAX_PROMPT_CHARS) -> None:
+    if len(text) > limit:
         label = "prompt" if field == "prompt" else "negative prompt"
-        raise _fail(field, f"Invalid {label}, maximum length of {MAX_PROMPT_CHARS} characters exceeded.")
+        raise _fail(field, f"Invalid {label}, maximum length of {limit} characters exceeded.")
 
 
 def _check_range(field: str, value: float | None, low: float, high: float) -> None:
@@ -235,13 +259,14 @@ def resolve(
     prompt = request.prompt
     if is_blank(prompt):
         raise _fail("prompt", "prompt must not be empty (it has no visible characters)")
-    _check_prompt("prompt", prompt)
-    _check_prompt("negative_prompt", request.negative_prompt or "")
+    limits = request.limits
+    _check_prompt("prompt", prompt, limits.prompt_chars)
+    _check_prompt("negative_prompt", request.negative_prompt or "", limits.prompt_chars)
 
     alchemy = alchemy_with(request.finishing, True if request.alchemy is None else request.alchemy)
     width = DEFAULT_WIDTH if request.width is None else request.width
     height = DEFAULT_HEIGHT if request.height is None else request.height
-    size_max = ALCHEMY_SIZE_MAX if alchemy else SIZE_MAX
+    size_max = limits.alchemy_size_max if alchemy else limits.size_max
     for field, value in (("width", width), ("height", height)):
         if not SIZE_MIN <= value <= size_max or value % 8:
             raise _fail(
@@ -251,7 +276,7 @@ def resolve(
             )
 
     num_images = DEFAULT_NUM_IMAGES if request.num_images is None else request.num_images
-    max_images = 4 if max(width, height) > 768 else 8
+    max_images = limits.images_max or (4 if max(width, height) > 768 else 8)
     if not 1 <= num_images <= max_images:
         raise _fail(
             "num_images",
@@ -259,7 +284,7 @@ def resolve(
             f" (at most 4 when a side is over 768), got {num_images}",
         )
 
-    _check_range("num_inference_steps", request.num_inference_steps, 10, 60)
+    _check_range("num_inference_steps", request.num_inference_steps, limits.steps_min, limits.steps_max)
     _check_range("guidance_scale", request.guidance_scale, 1, 20)
     _check_range("seed", request.seed, 0, traits.seed_max)
 
@@ -271,6 +296,9 @@ def resolve(
         model.face.sd_version,
         model.name,
         images or SourceImages(),
+    )
+    references += tuple(
+        ReferencePlan(ref.kind, (images or SourceImages()).guides[ref.image], ref.weight) for ref in request.references
     )
 
     # A style applies with or without Alchemy (why: sfumato.domain.presets).
@@ -325,6 +353,7 @@ def resolve(
         elements=elements,
         tiling=request.tiling,
         finishing=finishing.plan,
+        slug=request.slug,
     )
 
 

@@ -128,6 +128,16 @@ class ReferencePlan:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class WeightedReference:
+    """A reference picture with its own adapter scale, as v2's `guidances` send them ("image" for
+    `image_reference[]`, "style" / "content" / "character" for Phoenix's and Lucid's lists)."""
+
+    kind: str
+    image: ImageRef
+    weight: float
+
+
 def _fail(field: str, message: str) -> ClientError:
     return ClientError(message, f"{GENERATION_ARGS_PATH}.{field}")
 

@@ -25,6 +25,7 @@ UNZOOM_MIN, UNZOOM_MAX = 0.0, 1.0
 class ImageOrigin(StrEnum):
     UPLOADED = "UPLOADED"  # POST /init-image or /canvas-init-image, then the presigned upload
     GENERATED = "GENERATED"  # an image of one of the caller's generations
+    VARIATION = "VARIATION"  # a finished variation's picture (v2's image references)
 
 
 class CanvasMode(StrEnum):

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 class PresetTemplate:
     positive: str
     negative: str = ""
+    # v2's styles that Leonardo's v1 enum lacks: the enum value a generation shows for them (the
+    # official SDKs refuse a `presetStyle` outside their enum).
+    shown_as: str | None = None
 
 
 _UNTOUCHED = PresetTemplate("{prompt}")
@@ -57,6 +60,28 @@ PRESET_TEMPLATES: dict[str, PresetTemplate] = {
     "SKETCH_COLOR": PresetTemplate("colored pencil sketch of {prompt}", "photo"),
     "STOCK_PHOTO": PresetTemplate("stock photo of {prompt}, professional, well lit", _CLEAN_NEGATIVE),
     "VIBRANT": PresetTemplate("{prompt}, vibrant, saturated colors, high energy", "dull, muted"),
+    # v2's style_ids only (sfumato.domain.v2_models): shown as the nearest v1 style.
+    "ACRYLIC": PresetTemplate("acrylic painting of {prompt}, visible brush strokes", "photo", "ILLUSTRATION"),
+    "GAME_CONCEPT": PresetTemplate("game concept art of {prompt}, detailed environment design", "photo", "CREATIVE"),
+    "GRAPHIC_DESIGN_2D": PresetTemplate("flat 2D graphic design of {prompt}, clean shapes", "photo", "ILLUSTRATION"),
+    "GRAPHIC_DESIGN_3D": PresetTemplate("3D graphic design of {prompt}, glossy shapes", "photo", "RENDER_3D"),
+    "GRAPHIC_DESIGN_POP_ART": PresetTemplate("pop art graphic of {prompt}, bold colors, halftone", "photo",
+                                             "ILLUSTRATION"),
+    "GRAPHIC_DESIGN_VECTOR": PresetTemplate("vector art of {prompt}, flat colors, crisp lines", "photo",
+                                            "ILLUSTRATION"),
+    "PORTRAIT_CINEMATIC": PresetTemplate("cinematic portrait of {prompt}, dramatic light, film still", "cartoon",
+                                         "CINEMATIC"),
+    "PORTRAIT_FASHION": PresetTemplate("fashion portrait of {prompt}, editorial, studio light", _CLEAN_NEGATIVE,
+                                       "FASHION"),
+    "PRO_BW_PHOTOGRAPHY": PresetTemplate("professional black and white photo of {prompt}, fine grain", "color",
+                                         "MONOCHROME"),
+    "PRO_COLOR_PHOTOGRAPHY": PresetTemplate("professional color photo of {prompt}, natural light",
+                                            "painting, cartoon", "PHOTOGRAPHY"),
+    "PRO_FILM_PHOTOGRAPHY": PresetTemplate("professional film photo of {prompt}, 35mm film grain", "digital",
+                                           "FILM"),
+    "WATERCOLOR": PresetTemplate("watercolor painting of {prompt}, soft washes, paper texture", "photo",
+                                 "ILLUSTRATION"),
+    "CINEMATIC_CONCEPT": PresetTemplate("cinematic concept art of {prompt}, epic scale", "photo", "CINEMATIC"),
 }
 
 # styleUUID values from Leonardo's Phoenix/Flux guides, mapped onto the preset they name.
@@ -70,7 +95,45 @@ STYLE_UUID_PRESETS: dict[str, str] = {
     "debdf72a-91a4-467b-bf61-cc02bdeb69c6": "RENDER_3D",
     "5bdc3f2a-1be6-4d1c-8e77-992a30824a2c": "STOCK_PHOTO",
     "dee282d3-891f-4f73-ba02-7f8131e5541b": "VIBRANT",
+    # v2's style_ids lists (shared/docs/leonardo-v2.md §4). Portrait has a second UUID there.
+    "ab5a4220-7c42-41e5-a578-eddb9fed3d75": "PORTRAIT",
+    "3cbb655a-7ca4-463f-b697-8a03ad67327c": "ACRYLIC",
+    "594c4a08-a522-4e0e-b7ff-e4dac4b6b622": "FASHION",
+    "09d2b5b5-d7c5-4c02-905d-9f84051640f4": "GAME_CONCEPT",
+    "703d6fe5-7f1c-4a9e-8da0-5331f214d5cf": "GRAPHIC_DESIGN_2D",
+    "7d7c2bc5-4b12-4ac3-81a9-630057e9e89f": "GRAPHIC_DESIGN_3D",
+    "4edb03c9-8a26-4041-9d01-f85b5d4abd71": "PORTRAIT_CINEMATIC",
+    "0d34f8e1-46d4-428f-8ddd-4b11811fa7c9": "PORTRAIT_FASHION",
+    "22a9a7d2-2166-4d86-80ff-22e2643adbcf": "PRO_BW_PHOTOGRAPHY",
+    "7c3f932b-a572-47cb-9b9b-f20211e63b5b": "PRO_COLOR_PHOTOGRAPHY",
+    "581ba6d6-5aac-4492-bebe-54c424a0d46e": "PRO_FILM_PHOTOGRAPHY",
+    "b504f83c-3326-4947-82e1-7fe9e839ec0f": "RAYTRACED",
+    "1db308ce-c7ad-4d10-96fd-592fa6b75cc4": "WATERCOLOR",
+    "9fdc5e8c-4d13-49b4-9ce6-5a74cbb19177": "BOKEH",
+    "cc53f935-884c-40a0-b7eb-1f5c42821fb5": "CINEMATIC_CLOSEUP",
+    "85da2dcc-c373-464c-9a7a-5624359be859": "FILM",
+    "d574325d-1278-4fe2-974b-768525f253c3": "FOOD",
+    "97c20e5c-1af6-4d42-b227-54d03d8f0727": "HDR",
+    "335e6010-a75c-45d9-afc5-032c65e9180e": "LONG_EXPOSURE",
+    "30c1d34f-e3a9-479a-b56f-c018bbc9c02a": "MACRO",
+    "cadc8cd6-7838-4c99-b645-df76be8ba8d8": "MINIMALISTIC",
+    "a2f7ea66-959b-4bbe-b508-6133238b76b6": "MONOCHROME",
+    "621e1c9a-6319-4bee-a12d-ae40659162fa": "MOODY",
+    "0d914779-c822-430a-b976-30075033f1c4": "NEUTRAL",
+    "6105baa2-851b-446e-9db5-08a671a8c42f": "RETRO",
+    "62736842-6e4b-4028-b79a-4f1a1606e893": "UNPROCESSED",
+    "33abbb99-03b9-4dd7-9761-ee98650b2c88": "CINEMATIC_CONCEPT",
+    "2e74ec31-f3a4-4825-b08b-2894f6d13941": "GRAPHIC_DESIGN_POP_ART",
+    "1fbb6a68-9319-44d2-8d56-2957ca0ece6a": "GRAPHIC_DESIGN_VECTOR",
+    "be8c6b58-739c-4d44-b9c1-b032ed308b61": "SKETCH_BW",
+    "093accc3-7633-4ffd-82da-d34000dfc0d6": "SKETCH_COLOR",
 }
+
+
+def shown_style(name: str) -> str:
+    """The style a generation shows: its own name, or for v2-only styles the nearest v1 one."""
+    template = PRESET_TEMPLATES.get(name)
+    return template.shown_as if template is not None and template.shown_as else name
 
 
 def apply_preset(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from sfumato.catalog import CatalogEntry, ModelCatalog
+from sfumato.catalog import CatalogEntry, CommercialUseRefused, ModelCatalog
 from sfumato.domain.elements import ElementPlan
 from sfumato.domain.finishing import photo_real_v1
 from sfumato.domain.generation import GenerationPlan, GenerationRequest, resolve
@@ -41,7 +41,7 @@ from sfumato.store.repositories import (
     utcnow,
 )
 from sfumato.store.tables import Generation
-from sfumato.store.variations import count_pending_variations
+from sfumato.store.variations import count_pending_variations, get_owned_variation
 from sfumato.store.views import generation_view
 
 RATE_WINDOW = timedelta(minutes=1)
@@ -98,7 +98,11 @@ class GenerationService:
     def create(self, key: Principal, request: GenerationRequest) -> CreatedGeneration:
         """Validate and price a generation, then in one transaction under the key's lock check the
         limits and persist it with its QUEUED job."""
-        model = self.catalog.resolve(request.model_id, request.sd_version)
+        try:  # commercial-only is decided in the catalog; the refusal names the field that chose the model
+            model = self.catalog.resolve(request.model_id, request.sd_version)
+        except CommercialUseRefused as not_commercial:
+            field = "modelId" if request.model_id is not None or request.sd_version is None else "sd_version"
+            raise not_commercial.at(f"{GENERATION_ARGS_PATH}.{field}") from None
         if model is None:
             raise ClientError(
                 f"{request.model_id} is not a model this server knows: GET /platformModels lists them",
@@ -168,6 +172,7 @@ class GenerationService:
             mask = self._image_key(session, user_id, request.mask_image)
             # ControlNet sources and image prompts, each found like an init image.
             named = [ref.image for ref in request.controlnets] + list(request.image_prompts)
+            named += [ref.image for ref in request.references]  # v2's weighted references
             guides = {ref: self._image_key(session, user_id, ref) for ref in named}
         return SourceImages(init_key=init, mask_key=mask, guides={ref: key for ref, key in guides.items() if key})
 
@@ -217,12 +222,19 @@ class GenerationService:
         if ref.origin is ImageOrigin.GENERATED:
             key = owned_generated_image_key(session, ref.id, user_id)
             what = "a generated image of this user"
+        elif ref.origin is ImageOrigin.VARIATION:
+            variation = get_owned_variation(session, ref.id, user_id)
+            finished = variation is not None and variation.status == GenerationStatus.COMPLETE
+            key = variation.blob_key if finished and variation is not None else None
+            what = "a finished variation of this user"
         else:
             row = get_owned_init_image(session, ref.id, user_id)
             key = row.blob_key if row is not None and row.state == UploadState.UPLOADED else None
             what = "an uploaded init image of this user (POST /init-image, then its upload form)"
         if key is None:
-            raise ClientError(f"invalid init image id: {ref.id} is not {what}", f"{GENERATION_ARGS_PATH}.{ref.field}")
+            # A field given as a whole JSON path (v2's `$.parameters...`) is used as it is.
+            path = ref.field if ref.field.startswith("$") else f"{GENERATION_ARGS_PATH}.{ref.field}"
+            raise ClientError(f"invalid init image id: {ref.id} is not {what}", path)
         return key
 
     def get(self, user_id: str, generation_id: str) -> GenerationView | None:

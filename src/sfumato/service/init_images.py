@@ -64,6 +64,24 @@ class InitImageService:
         image = self.get(user_id, image_id)
         return image if image is not None and image.uploaded else None
 
+    def store_inline(self, key: Principal, data: bytes, extension: str) -> str:
+        """An image sent inline (v2's BASE64 and URL references), checked like an upload and kept as
+        the caller's uploaded init image, so a plan holds its key as for any upload; its id."""
+        if len(data) > self.max_bytes:
+            raise PayloadTooLarge(f"the image is larger than the {self.max_bytes}-byte upload limit")
+        encoded = reencoded_image(data, extension, self.max_pixels)
+        now = self.clock()
+        row = _pending_row(key, str(uuid.uuid4()), extension, InitImageKind.INIT, now)
+        row.state, row.uploaded_at = UploadState.UPLOADED, now
+        self.blobs.put(row.blob_key, encoded)
+        try:
+            with self.session_factory() as session, session.begin():
+                session.add(row)
+        except Exception:
+            self.blobs.delete(row.blob_key)
+            raise
+        return row.id
+
     def delete(self, user_id: str, image_id: str) -> bool:
         """Remove the row, then its file; a form still held for it is refused from then on."""
         with self.session_factory() as session, session.begin():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sfumato.domain.generation import GenerationPlan
 from sfumato.domain.init_images import InitImageKind, UploadState
+from sfumato.domain.presets import shown_style
 from sfumato.domain.status import GenerationStatus
 from sfumato.domain.variations import TransformType
 from sfumato.domain.views import GenerationView, ImageView, InitImageView, Principal, VariationView, WebhookOwner
@@ -55,7 +56,7 @@ def generation_view(row: Generation) -> GenerationView:
         guidance_scale=plan.guidance_scale,
         seed=plan.seed,
         scheduler=plan.scheduler,
-        preset_style=plan.preset_style,
+        preset_style=shown_style(plan.preset_style),
         alchemy=plan.alchemy,
         public=plan.public,
         init_strength=plan.init_strength,

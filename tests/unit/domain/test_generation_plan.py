@@ -58,6 +58,7 @@ def test_a_plan_round_trips_and_says_its_version() -> None:
             "high_contrast": None,
         },
         "original_prompt": None,
+        "slug": None,
     }
     assert {k: v for k, v in stored.items() if k != "version"} == {**UNVERSIONED, **added}
     assert GenerationPlan.from_json(stored) == plan

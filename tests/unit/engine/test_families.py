@@ -30,7 +30,7 @@ from sfumato.catalog import ModelCatalog
 from sfumato.engine.families import FAMILIES, family_of
 from sfumato.engine.families.schedulers import SCHEDULER_MAP, leonardo_scheduler
 from sfumato.engine.renderer import Renderer
-from sfumato.engine.request import SCHEDULERS, InitImage, Mask, Task
+from sfumato.engine.request import SCHEDULERS, ImageReference, InitImage, Mask, RenderRequest, Task
 from sfumato.engine.runtime.cache import PipelineCache
 from sfumato.engine.weights.loaders import ModelSource
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
@@ -44,6 +44,13 @@ ROWS = [*CATALOG.models.values(), *CATALOG.fallbacks.values()]
 # Not square, so a swapped width and height shows; on every family's 16-px grid.
 BASE = tiny_render(height=16, num_images=2, seed=1234, guidance_scale=3.5)
 PICTURE = Image.new("RGB", (BASE.width, BASE.height), (200, 30, 30))
+# Families that only edit pictures (a prompt alone is refused): their renders here edit PICTURE.
+EDIT_ONLY = ("qwen-image-edit-plus",)
+
+
+def drawable(name: str, request: RenderRequest) -> RenderRequest:
+    """`request`, with a reference picture for a family that draws nothing from a prompt alone."""
+    return replace(request, references=(ImageReference("image", PICTURE, 1.0),)) if name in EDIT_ONLY else request
 
 
 @pytest.fixture(scope="module")
@@ -77,20 +84,20 @@ def test_the_families_load_neither_torch_nor_diffusers() -> None:
 def test_renders_the_requested_size_and_count_reproducibly(
     renderer: Renderer, models: dict[str, ModelSource], name: str
 ) -> None:
-    first = renderer.render(models[name], BASE)
+    first = renderer.render(models[name], drawable(name, BASE))
     assert [image.size for image in first] == [(BASE.width, BASE.height)] * 2
-    again = renderer.render(models[name], BASE)
+    again = renderer.render(models[name], drawable(name, BASE))
     for a, b in zip(first, again, strict=True):
         assert np.array_equal(pixels(a), pixels(b))
     assert not np.array_equal(pixels(first[0]), pixels(first[1]))  # image i is seeded seed + i
-    other = renderer.render(models[name], replace(BASE, seed=99))
+    other = renderer.render(models[name], drawable(name, replace(BASE, seed=99)))
     assert not np.array_equal(pixels(first[0]), pixels(other[0]))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_on_step_counts_every_step(renderer: Renderer, models: dict[str, ModelSource], name: str) -> None:
     seen: list[tuple[int, int]] = []
-    request = replace(BASE, num_images=1, num_inference_steps=3)  # not BASE's count: the callback follows the request
+    request = drawable(name, replace(BASE, num_images=1, num_inference_steps=3))  # the callback follows the request
     renderer.render(models[name], request, lambda d, t: seen.append((d, t)))
     assert seen == [(step, 3) for step in range(1, 4)]
 
@@ -166,8 +173,10 @@ def test_other_families_take_every_32_bit_seed(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_styles_stock_negative_terms_apply_except_where_a_negative_prompt_costs_a_pass(name: str) -> None:
-    """FLUX's true CFG runs the transformer twice per step for any negative prompt."""
-    assert family_of(name).traits.style_negative_terms is not name.startswith("flux")
+    """FLUX's true CFG runs the transformer twice per step for any negative prompt; Z-Image's is a
+    second pass too (refused with CFG off), as Qwen-Image's is, and Ideogram 4 takes none."""
+    costly = name.startswith(("flux", "qwen-image")) or name in ("z-image", "ideogram4")
+    assert family_of(name).traits.style_negative_terms is not costly
 
 
 @pytest.mark.parametrize(
@@ -207,7 +216,9 @@ def test_each_task_names_a_diffusers_pipeline_and_agrees_with_diffusers_own_mapp
     family = family_of(name)
     text_to_image = family.pipeline_class()
     assert text_to_image is family.pipeline_class(Task.TEXT_TO_IMAGE)  # what a single file loads with
-    kind = next(key for key, cls in AUTO_TEXT2IMAGE_PIPELINES_MAPPING.items() if cls is text_to_image)
+    # An edit-only pipeline (Qwen-Image-Edit-Plus's) is in diffusers' image-to-image mapping only.
+    mappings = (AUTO_TEXT2IMAGE_PIPELINES_MAPPING, AUTO_IMAGE2IMAGE_PIPELINES_MAPPING)
+    kind = next(key for mapping in mappings for key, cls in mapping.items() if cls is text_to_image)
     for task, named in family.pipelines.items():
         cls = family.pipeline_class(task)
         assert issubclass(cls, DiffusionPipeline) and cls.__name__ == named.name, task

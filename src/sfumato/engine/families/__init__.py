@@ -12,12 +12,31 @@ from __future__ import annotations
 
 from sfumato.engine.families.base import Family, FamilyDefaults, refuse
 from sfumato.engine.families.flux import Flux, FluxKontext
+from sfumato.engine.families.flux2 import Flux2, Flux2Klein
+from sfumato.engine.families.ideogram import Ideogram4
+from sfumato.engine.families.qwen_image import QwenImage, QwenImageEditPlus
 from sfumato.engine.families.sd import SD2, SD15
 from sfumato.engine.families.sd3 import SD3
 from sfumato.engine.families.sdxl import SDXL, SDXLLightning
+from sfumato.engine.families.z_image import ZImage
 
 FAMILIES: dict[str, Family] = {
-    family.name: family for family in (SD15(), SD2(), SDXL(), SDXLLightning(), SD3(), Flux(), FluxKontext())
+    family.name: family
+    for family in (
+        SD15(),
+        SD2(),
+        SDXL(),
+        SDXLLightning(),
+        SD3(),
+        Flux(),
+        FluxKontext(),
+        Flux2(),
+        Flux2Klein(),
+        ZImage(),
+        Ideogram4(),
+        QwenImage(),
+        QwenImageEditPlus(),
+    )
 }
 
 

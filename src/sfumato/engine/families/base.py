@@ -22,6 +22,8 @@ from sfumato.engine.request import SCHEDULERS, FamilyTraits, RenderRequest, Task
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, NotSupported
 
 if TYPE_CHECKING:  # diffusers (and torch) load only when a render needs them, not for a POST check
+    from pathlib import Path
+
     from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 # Seeds: what every pipeline's generator takes; a family may document a lower ceiling.
@@ -133,6 +135,9 @@ class Family:
     """The `[[ip_adapter]]` rows' family whose adapters its models take (image references); None:
     references are refused, for `references_rule`."""
     references_rule: ClassVar[str] = "no IP-Adapter is wired for them"
+    native_references: ClassVar[int] = 0
+    """How many reference pictures its own pipeline takes (FLUX.2's `image=` list, Kontext's context
+    image): they go to the pipeline (`reference_kwargs`) instead of an IP-Adapter; 0: none."""
     """Why image references are refused (ends the refusal's sentence)."""
     ip_adapter_style_block: ClassVar[tuple[str, int, int] | None] = None
     """InstantStyle's style-only attention layer ("up"/"down", block, layer): a Style Reference
@@ -166,6 +171,12 @@ class Family:
             init_strength=Task.IMAGE_TO_IMAGE in self.strength_tasks,
             lora_family=self.lora_family or self.name,
         )
+
+    def folder_components(self, folder: Path) -> dict[str, Any]:
+        """Weightless components (tokenizers, processors) of a diffusers `folder` that the family
+        loads itself, in place of the class its `model_index.json` names, where diffusers' own
+        loading would need what Sfumato does not install (`weights/loaders.py` passes them in)."""
+        return {}
 
     def pipeline_class(self, task: Task = Task.TEXT_TO_IMAGE) -> Any:
         """The diffusers pipeline class for `task`, imported now."""
@@ -227,8 +238,31 @@ class Family:
                 "pipeline Sfumato runs for them; use an SD 1.5, SD 2, SDXL or FLUX.1 model",
             )
 
+    def reference_limit(self, request: RenderRequest) -> int:
+        """How many native references `request`'s task takes (a family may take fewer on some tasks)."""
+        return self.native_references
+
+    def reference_kwargs(self, request: RenderRequest) -> dict[str, Any]:
+        """The pipeline kwargs carrying the native references (`features/ip_adapter.py` passes them on
+        every call of a family with `native_references`, so they may carry other pictures of its list):
+        the pictures as they are, in order, as `image`; a reference at scale 0 is left out (drawing
+        as without it), since these pipelines have no per-picture strength."""
+        pictures = [ref.image.convert("RGB") for ref in request.references if ref.scale > 0]
+        return {"image": pictures} if pictures else {}
+
     def check_references(self, request: RenderRequest) -> None:
-        """IP-Adapter references (`request.references`): refused where no adapter is wired."""
+        """References (`request.references`): up to `reference_limit` native ones, else IP-Adapter
+        ones; refused where neither is wired."""
+        if self.native_references:
+            limit = self.reference_limit(request)
+            if len(request.references) > limit:
+                where = "" if limit == self.native_references else f" on {request.task.value}"
+                raise refuse(
+                    reference_field(request.references[limit].kind),
+                    f"{self.label} models take at most {limit} reference picture{'s' if limit != 1 else ''}{where} "
+                    f"(their pipeline's own image inputs), got {len(request.references)}: send fewer",
+                )
+            return
         if request.references and self.ip_adapter_family is None:
             kind = request.references[0].kind
             raise refuse(

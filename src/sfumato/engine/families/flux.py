@@ -110,6 +110,7 @@ class FluxKontext(Flux):
     controlnet_pipelines: ClassVar[Mapping[Task, DiffusersClass]] = MappingProxyType({})
 
     ip_adapter_family = None  # a reference is its context image instead (see `check_references`)
+    native_references = 1
 
     def check_references(self, request: RenderRequest) -> None:
         """One image reference, on a text-to-image request: it becomes the context image (stretched
@@ -128,16 +129,17 @@ class FluxKontext(Flux):
                 "send the reference or the init image",
             )
 
-    def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]:
-        # Text-to-image: no context image, or the reference picture as it (`check_references`).
-        context = None
-        if request.references and request.references[0].scale > 0:
-            from PIL import Image
+    def reference_kwargs(self, request: RenderRequest) -> dict[str, Any]:
+        """Text-to-image: the reference picture as the context image (`check_references`)."""
+        if not request.references or request.references[0].scale <= 0:
+            return {}
+        from PIL import Image
 
-            size = (request.width, request.height)
-            context = request.references[0].image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        size = (request.width, request.height)
+        return {"image": request.references[0].image.convert("RGB").resize(size, Image.Resampling.LANCZOS)}
+
+    def pipeline_kwargs(self, request: RenderRequest) -> dict[str, Any]:
         return {
-            "image": context,
             **super().pipeline_kwargs(request),
             "max_area": request.width * request.height,
             "_auto_resize": False,

@@ -19,8 +19,11 @@ request. The adapters' tensors and image encoder are read from disk once per pro
 reference, 0.15 s with one, 0.18 s with two) and on exit puts the denoiser's own processors and
 hidden projection back, so the next request without references draws exactly the base pixels.
 The embeddings are computed here and passed as `ip_adapter_image_embeds`, so whichever pipeline
-draws (the task's, its ControlNet one, a hi-res pass) needs no encoder of its own. FLUX Kontext
-takes no adapter: its reference is its context image (`FluxKontext.check_references`).
+draws (the task's, its ControlNet one, a hi-res pass) needs no encoder of its own.
+
+Families whose pipeline takes reference pictures itself (`Family.native_references`: FLUX Kontext's
+context image, FLUX.2's `image=` list) load no adapter: their references go to the pipeline as the
+family spells them (`Family.reference_kwargs`).
 """
 
 from __future__ import annotations
@@ -110,6 +113,9 @@ def references_applied(model: LoadedModel, request: RenderRequest, renderer: Ren
     whichever pipeline draws (the task's, its ControlNet one, the hi-res pass) needs no encoder.
     """
     family = model.family
+    if family.native_references:  # the pipeline's own picture inputs (with FLUX.2's edit picture), no adapter
+        yield family.reference_kwargs(request)
+        return
     if not request.references or family.ip_adapter_family is None:
         yield {}
         return

@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 # The files a diffusers pipeline folder needs; skips duplicate formats (.bin, .ckpt, ONNX/Flax
 # exports) so a pull fetches each weight once (`pipeline_files` picks one variant of each).
-DIFFUSERS_PATTERNS = ["*.json", "*.txt", "*.model", "*.safetensors"]
+# `*.jinja`: the chat template transformers 5 saves beside a tokenizer, which the Qwen-encoded
+# pipelines (Z-Image, Ideogram 4, FLUX.2) format every prompt with.
+DIFFUSERS_PATTERNS = ["*.json", "*.txt", "*.model", "*.jinja", "*.safetensors"]
 SKIPPED_PATTERNS = ["*onnx*", "*flax*", "*.msgpack", "*.bin", "*.ckpt"]
 # Where huggingface_hub keeps a local_dir download's metadata, locks and temporary files.
 HF_DOWNLOAD_STATE = Path(".cache") / "huggingface" / "download"

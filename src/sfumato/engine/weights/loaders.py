@@ -96,7 +96,13 @@ def load_pipeline(source: ModelSource, dtype: torch.dtype | None = None) -> Diff
     assert source.folder is not None
     if source.unet_file is not None:
         return load_folder_with_unet(source.folder, source.unet_file, dtype, source.weights_variant)
-    return load_folder(source.folder, dtype, source.weights_variant)
+    # Components the family loads itself (FLUX.2 [dev]'s tokenizer): diffusers skips those passed as
+    # None (it would check a passed one against the class the folder names, which may not import).
+    own = family_of(source.family).folder_components(source.folder)
+    pipe = load_folder(source.folder, dtype, source.weights_variant, **dict.fromkeys(own))
+    if own:
+        pipe.register_modules(**own)
+    return pipe
 
 
 def load_folder(

@@ -41,3 +41,10 @@ def test_pull_of_a_variant_takes_its_files_and_plain_ones_where_it_has_none() ->
     assert "unet/diffusion_pytorch_model.safetensors" not in chosen
     assert "vae/diffusion_pytorch_model.safetensors" in chosen
     assert "vae_1_0/diffusion_pytorch_model.fp16.safetensors" in chosen
+
+
+def test_pull_fetches_a_tokenizers_chat_template() -> None:
+    """Z-Image's and Ideogram 4's pipelines format each prompt with it (transformers 5 saves it apart)."""
+    repo = ["model_index.json", "tokenizer/tokenizer.json", "tokenizer/tokenizer_config.json",
+            "tokenizer/chat_template.jinja"]  # fmt: skip
+    assert "tokenizer/chat_template.jinja" in pipeline_files(repo)
