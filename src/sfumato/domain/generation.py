@@ -72,8 +72,12 @@ class RequestLimits:
     """The bounds `resolve()` holds a request to: v1's by default. A v2 request carries its slug's,
     already checked in v2's own terms (sfumato.domain.v2_rules), so v1's tighter ones do not refuse it."""
 
+    size_min: int = SIZE_MIN
     size_max: int = SIZE_MAX
     alchemy_size_max: int = ALCHEMY_SIZE_MAX
+    # Leonardo's v1 sides are multiples of 8; a v2 slug may take others (FLUX.2 Pro's 1440x810),
+    # which the engine draws on its latent grid and resizes to the size asked.
+    size_multiple: int = 8
     images_max: int | None = None  # None: v1's rule, at most 4 when a side is over 768, else 8
     prompt_chars: int = MAX_PROMPT_CHARS
     steps_min: int = STEPS_MIN
@@ -268,10 +272,11 @@ def resolve(
     height = DEFAULT_HEIGHT if request.height is None else request.height
     size_max = limits.alchemy_size_max if alchemy else limits.size_max
     for field, value in (("width", width), ("height", height)):
-        if not SIZE_MIN <= value <= size_max or value % 8:
+        if not limits.size_min <= value <= size_max or value % limits.size_multiple:
+            multiple = f"a multiple of {limits.size_multiple}" if limits.size_multiple > 1 else "a whole number"
             raise _fail(
                 field,
-                f"invalid dimensions: {field} must be a multiple of 8 between {SIZE_MIN} and "
+                f"invalid dimensions: {field} must be {multiple} between {limits.size_min} and "
                 f"{size_max}{' with alchemy' if alchemy else ''}, got {value}",
             )
 

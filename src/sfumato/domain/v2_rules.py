@@ -217,7 +217,9 @@ def steps_for(request: V2Request, rules: SlugRules, default_steps: int) -> int |
 
 def limits_for(rules: SlugRules) -> RequestLimits:
     side = rules.size.largest
-    return RequestLimits(size_max=side, alchemy_size_max=side, images_max=rules.quantity_max,
+    smallest = min((value for value in (*rules.size.widths, *rules.size.heights) if value), default=rules.size.low)
+    return RequestLimits(size_min=min(smallest, rules.size.low), size_max=side, alchemy_size_max=side,
+                         size_multiple=rules.size.multiple, images_max=rules.quantity_max,
                          prompt_chars=rules.prompt_max, steps_min=STEPS_MIN, steps_max=STEPS_MAX)  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 from sfumato.engine.families import Family, family_of
 from sfumato.engine.features.controlnet import controlled_pipeline, controlnet_kwargs, controls_applied
 from sfumato.engine.features.hires import TwoPassProgress, hires_pass
-from sfumato.engine.features.init_images import fit_to_request, paste_outside_mask
+from sfumato.engine.features.init_images import fit_to_request, on_grid, paste_outside_mask, to_asked_size
 from sfumato.engine.features.ip_adapter import references_applied
 from sfumato.engine.features.lora import loras_applied
 from sfumato.engine.features.tiling import tiling_applied
@@ -155,9 +155,12 @@ class Renderer:
         The source's family checks the request, builds the scheduler and spells the pipeline's
         kwargs; an unsupported knob raises NotSupported before loading.
         Image i is seeded with `seed + i` through its own generator, so it can be reproduced alone.
+        A size off the family's latent grid is drawn on the next grid size up and resized to the size
+        asked (`features.init_images.on_grid`): Leonardo's sizes are multiples of 8, or a v2 slug's own.
         """
         family = family_of(source.family)
         family.check(request)
+        asked, request = request, on_grid(request, family.size_multiple)
         lock = self._render_lock(source)
         while not lock.acquire(timeout=_WAIT_REPORT_S):
             if on_step is not None:
@@ -174,8 +177,8 @@ class Renderer:
                 pipe = controlled_pipeline(model, request, self)  # the task's, or its ControlNet one
                 images = call_pipeline(pipe, family, request, first_step, extra)
                 if request.hires is not None:
-                    images = hires_pass(model, family, request, images, progress, extra)
-            return images
+                    return hires_pass(model, family, request, images, progress, extra)
+            return to_asked_size(images, asked)
         finally:
             lock.release()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sfumato.catalog import TINY_MODEL_ID, ModelCatalog
@@ -188,3 +190,17 @@ def test_unzoom_amount_is_bounded(amount: float) -> None:
 def test_unzoom_is_an_inpaint_of_the_margin() -> None:
     plan = image_plan(SourceImages(init_key="k"), init_image=UPLOAD, unzoom_amount=0.5)
     assert (plan.task, plan.unzoom_amount, plan.mask_key) == ("inpaint", 0.5, None)
+
+
+def test_a_v2_slug_takes_its_own_sides_which_v1_refuses() -> None:
+    """FLUX.2 Pro's documented 16:9 is 1440x810: v2's rules take it (the engine draws it on its grid
+    and resizes), while v1 keeps Leonardo's multiples of 8 and its 1536 ceiling."""
+    from sfumato.domain.v2_models import rules_for
+    from sfumato.domain.v2_rules import limits_for
+
+    wide = GenerationRequest(prompt="a cat", width=1440, height=810, num_images=1, alchemy=False)
+    plan = resolve(replace(wide, limits=limits_for(rules_for("flux-pro-2.0"))), TINY, TINY_MODEL_ID, TINY_TRAITS)
+    assert (plan.width, plan.height) == (1440, 810)
+    with pytest.raises(ClientError, match="must be a multiple of 8") as refused:
+        resolve(wide, TINY, TINY_MODEL_ID, TINY_TRAITS)
+    assert refused.value.path.endswith(".height")

@@ -111,7 +111,6 @@ def test_z_image_refuses_what_it_cannot_honour_by_name() -> None:
     assert refused_field("z-image", references=(ImageReference("image", PICTURE, 0.5),)) == "imagePrompts"
     assert refused_field("z-image", tiling=True) == "tiling"
     assert refused_field("z-image", scheduler="DDIM") == "scheduler"
-    assert refused_field("z-image", width=40) == "width"
 
 
 # --- Ideogram 4 ------------------------------------------------------------------------------------
@@ -162,7 +161,6 @@ def test_ideogram_refuses_what_it_cannot_honour_by_name() -> None:
     assert refused_field("ideogram4", controls=(ControlGuide("canny", PICTURE, 0.5),)) == "controlnets"
     assert refused_field("ideogram4", tiling=True) == "tiling"
     assert refused_field("ideogram4", scheduler="LEONARDO") == "scheduler"
-    assert refused_field("ideogram4", height=40) == "height"
 
 
 # --- both ------------------------------------------------------------------------------------------

@@ -142,7 +142,9 @@ class Family:
     ip_adapter_style_block: ClassVar[tuple[str, int, int] | None] = None
     """InstantStyle's style-only attention layer ("up"/"down", block, layer): a Style Reference
     conditions only it; None: the whole adapter at the reference's scale."""
-    size_multiple: ClassVar[int] = 8  # the VAE's downscale
+    size_multiple: ClassVar[int] = 8
+    """The latent grid: the VAE's downscale (times a transformer's patch). Sides off it are drawn on the
+    next grid size up and resized to the size asked (the renderer's `on_grid`)."""
     seed_max: ClassVar[int] = SEED_MAX
     style_negative_terms: ClassVar[bool] = True
     schedulers: ClassVar[tuple[str, ...]] = SCHEDULERS
@@ -202,11 +204,6 @@ class Family:
         if request.scheduler not in self.schedulers:
             message = f"scheduler {request.scheduler} does not apply to {self.label} models, {self.scheduler_rule}"
             raise refuse("scheduler", message)
-        for field, value in (("width", request.width), ("height", request.height)):
-            if value % self.size_multiple:
-                raise refuse(
-                    field, f"{field} must be a multiple of {self.size_multiple} for {self.label} models, got {value}"
-                )
 
     def _check_images(self, request: RenderRequest) -> None:
         """A mask of the init image's size, and an init strength that leaves a step to run."""
@@ -364,7 +361,8 @@ class FlowMatching(Family):
 
     Leonardo's seven schedulers are samplers for noise-prediction (DDPM-trained) models; of them
     only Euler has a flow-matching counterpart, the model's own `FlowMatchEulerDiscreteScheduler`.
-    Sides must be a multiple of 16: the VAE's 8x times the transformer's 2x2 patches.
+    Their latent grid is 16 px: the VAE's 8x times the transformer's 2x2 patches (other sides are
+    drawn on the grid and resized).
     """
 
     size_multiple = 16

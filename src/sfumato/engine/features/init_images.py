@@ -33,6 +33,29 @@ def fit_to_request(request: RenderRequest) -> RenderRequest:
     return replace(request, init=init, mask=mask)
 
 
+def on_grid(request: RenderRequest, multiple: int) -> RenderRequest:
+    """`request` with its sides rounded up to a multiple of `multiple` (the family's latent grid),
+    for the pipeline to draw; `to_asked_size` brings the pictures back to the sides asked."""
+    width, height = (-(-side // multiple) * multiple for side in (request.width, request.height))
+    if (width, height) == (request.width, request.height):
+        return request
+    return replace(request, width=width, height=height)
+
+
+def to_asked_size(images: list[Image.Image], asked: RenderRequest) -> list[Image.Image]:
+    """Pictures drawn on the grid (`on_grid`), resized (Lanczos) to `asked`'s sides; an inpaint's
+    pixels outside the mask are then pasted back again, at the asked size, exactly."""
+    size = (asked.width, asked.height)
+    if all(image.size == size for image in images):
+        return images
+    resized = [image.resize(size, Image.Resampling.LANCZOS) for image in images]
+    if asked.init is None or asked.mask is None:
+        return resized
+    fitted = fit_to_request(asked)
+    assert fitted.init is not None and fitted.mask is not None
+    return [paste_outside_mask(image, fitted.init.image, fitted.mask.image) for image in resized]
+
+
 def paste_outside_mask(generated: Image.Image, original: Image.Image, mask: Image.Image) -> Image.Image:
     """`generated` where the mask is white, `original` where it is black, blended where it is grey
     (all three of one size; the mask greyscale)."""
