@@ -25,10 +25,34 @@ from sfumato.domain.v2_models import (
     SizeRule,
     SlugRules,
 )
-from sfumato.errors import ClientError
+from sfumato.errors import GENERATION_ARGS_PATH, ClientError
 
 PARAMETERS_PATH = "$.parameters"
 MODEL_PATH = "$.model"
+
+# A v1 field a later rule (the generation's, the model family's) refuses, as the v2 parameter that
+# asked for it; any other v1 field is the parameters object as a whole.
+_V2_NAMES: Mapping[str, str] = {
+    "prompt": "prompt", "negative_prompt": "negative_prompt", "width": "width", "height": "height",
+    "num_images": "quantity", "seed": "seed", "tiling": "tiling", "contrast": "contrast",
+    "enhancePrompt": "prompt_enhance", "presetStyle": "style_ids", "styleUUID": "style_ids",
+    "imagePrompts": "guidances", "imagePromptWeight": "guidances", "controlnets": "guidances",
+    "init_image_id": "guidances", "init_generation_image_id": "guidances", "init_strength": "guidances",
+    "num_inference_steps": "quality",
+}  # fmt: skip
+
+
+def v2_path(path: str) -> str:
+    """A refusal's v1 path (`$.selectionSet.sdGenerationJob.args.arg1.width`) as the v2 request's
+    (`$.parameters.width`), so a v2 client is told about the parameter it sent."""
+    prefix = f"{GENERATION_ARGS_PATH}."
+    if not path.startswith(prefix):
+        return path
+    field = path.removeprefix(prefix).split(".")[0].split("[")[0]
+    if field == "modelId":
+        return MODEL_PATH
+    name = _V2_NAMES.get(field)
+    return f"{PARAMETERS_PATH}.{name}" if name else PARAMETERS_PATH
 PROMPT_ENHANCE = ("AUTO", "ON", "OFF")
 # The v2 guidance lists Sfumato knows; which of them a slug takes is its rules'.
 GUIDANCE_KINDS = ("image_reference", "style", "content", "character", "image_to_image")

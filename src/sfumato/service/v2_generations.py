@@ -22,9 +22,10 @@ from sfumato.domain.v2_rules import (
     fail,
     generation_request,
     matched_size,
+    v2_path,
 )
 from sfumato.domain.views import Principal
-from sfumato.errors import ClientError, ModelUnavailable
+from sfumato.errors import ClientError, ModelUnavailable, SfumatoError
 from sfumato.service.generations import CreatedGeneration, GenerationService
 from sfumato.service.init_images import InitImageService
 from sfumato.service.inline_images import InlineImages
@@ -62,7 +63,11 @@ class V2GenerationService:
                 size=size,
                 enhance=enhance,
             )
-            return self.generations.create(key, checked)
+            try:
+                return self.generations.create(key, checked)
+            except SfumatoError as error:  # a later rule's refusal names the v2 parameter, not v1's field
+                error.path = v2_path(error.path)
+                raise
         except Exception:  # nothing was queued: the inline images stored for it go too
             for image_id in stored:
                 self.init_images.delete(key.user_id, image_id)

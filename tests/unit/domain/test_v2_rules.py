@@ -11,7 +11,7 @@ import pytest
 from sfumato.domain.generation import GenerationRequest
 from sfumato.domain.image_inputs import ImageOrigin, ImageRef
 from sfumato.domain.v2_models import RULES, rules_for
-from sfumato.domain.v2_rules import V2Guide, V2Image, V2Request, check, generation_request, matched_size
+from sfumato.domain.v2_rules import V2Guide, V2Image, V2Request, check, generation_request, matched_size, v2_path
 from sfumato.errors import ClientError
 
 PORTRAITS = ("8e2bc543-6ee2-45f9-bcd9-594b6ce84dcd", "ab5a4220-7c42-41e5-a578-eddb9fed3d75")
@@ -144,3 +144,18 @@ def test_width_and_height_zero_match_the_reference_at_about_a_megapixel() -> Non
     made = translated(req, {"guidances.image_reference[0]": ImageRef(ImageOrigin.UPLOADED, "i", "f")}, size=(1360, 768))
     assert (made.width, made.height) == (1360, 768)
     assert replace(req, width=None).width is None
+
+
+@pytest.mark.parametrize(
+    ("v1_path", "v2"),
+    [
+        ("$.selectionSet.sdGenerationJob.args.arg1.num_images", "$.parameters.quantity"),
+        ("$.selectionSet.sdGenerationJob.args.arg1.imagePrompts", "$.parameters.guidances"),
+        ("$.selectionSet.sdGenerationJob.args.arg1.controlnets[0].initImageId", "$.parameters.guidances"),
+        ("$.selectionSet.sdGenerationJob.args.arg1.modelId", "$.model"),
+        ("$.selectionSet.sdGenerationJob.args.arg1.scheduler", "$.parameters"),
+        ("$.parameters.width", "$.parameters.width"),
+    ],
+)
+def test_a_later_rules_refusal_names_the_v2_parameter(v1_path: str, v2: str) -> None:
+    assert v2_path(v1_path) == v2
