@@ -3,9 +3,16 @@ tests check the wiring, not the picture. Each test overrides only what it is abo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sfumato.engine import RenderRequest
+import numpy as np
+from PIL import Image
+
+from sfumato.engine import ImageReference, RenderRequest
+
+if TYPE_CHECKING:
+    from sfumato.engine.renderer import Renderer
+    from sfumato.engine.weights.loaders import ModelSource
 
 _DEFAULTS: dict[str, Any] = {
     "prompt": "a lighthouse on a cliff at dusk",
@@ -22,3 +29,13 @@ _DEFAULTS: dict[str, Any] = {
 
 def tiny_render(**fields: Any) -> RenderRequest:
     return RenderRequest(**{**_DEFAULTS, **fields})
+
+
+def draw(renderer: Renderer, source: ModelSource, request: RenderRequest) -> np.ndarray:
+    """The request's first picture as signed integers, ready to subtract from another."""
+    return np.asarray(renderer.render(source, request)[0]).astype(np.int16)
+
+
+def refs(*pictures: Image.Image, kind: str = "image", scale: float = 1.0) -> tuple[ImageReference, ...]:
+    """Reference pictures of one kind at one scale."""
+    return tuple(ImageReference(kind, image, scale) for image in pictures)

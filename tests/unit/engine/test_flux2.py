@@ -16,12 +16,12 @@ from PIL import Image
 
 from sfumato.engine.families import family_of
 from sfumato.engine.renderer import Renderer
-from sfumato.engine.request import ControlGuide, HiresPass, ImageReference, InitImage, Mask, RenderRequest, Task
+from sfumato.engine.request import ControlGuide, HiresPass, InitImage, Mask, Task
 from sfumato.engine.weights.detect import detect
 from sfumato.engine.weights.loaders import ModelSource, load_pipeline
 from sfumato.errors import NotSupported
 from tests.support.images import picture
-from tests.support.render_requests import tiny_render
+from tests.support.render_requests import draw, refs, tiny_render
 
 NAMES = ("flux2", "flux2-klein")
 BASE = tiny_render(seed=11, guidance_scale=4.0)
@@ -33,14 +33,6 @@ OTHER = Image.new("RGB", (80, 64), (30, 200, 90))
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
     return Renderer()
-
-
-def draw(renderer: Renderer, source: ModelSource, request: RenderRequest) -> np.ndarray:
-    return np.asarray(renderer.render(source, request)[0]).astype(np.int16)
-
-
-def refs(*pictures: Image.Image, kind: str = "image", scale: float = 1.0) -> tuple[ImageReference, ...]:
-    return tuple(ImageReference(kind, image, scale) for image in pictures)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -16,12 +16,12 @@ from transformers import Qwen2VLProcessor
 from sfumato.engine.families import family_of
 from sfumato.engine.families.qwen_image import BLANK_NEGATIVE
 from sfumato.engine.renderer import Renderer, warm_up
-from sfumato.engine.request import ControlGuide, HiresPass, ImageReference, InitImage, Mask, RenderRequest, Task
+from sfumato.engine.request import ControlGuide, HiresPass, InitImage, Mask, Task
 from sfumato.engine.weights.detect import detect
 from sfumato.engine.weights.loaders import ModelSource, load_pipeline
 from sfumato.errors import NotSupported
 from tests.support.images import picture
-from tests.support.render_requests import tiny_render
+from tests.support.render_requests import draw, refs, tiny_render
 
 NAMES = ("qwen-image", "qwen-image-edit-plus")
 BASE = tiny_render(seed=11, guidance_scale=4.0)
@@ -34,14 +34,6 @@ EDIT = replace(BASE, guidance_scale=1.0)
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
     return Renderer()
-
-
-def draw(renderer: Renderer, source: ModelSource, request: RenderRequest) -> np.ndarray:
-    return np.asarray(renderer.render(source, request)[0]).astype(np.int16)
-
-
-def refs(*pictures: Image.Image, kind: str = "image", scale: float = 1.0) -> tuple[ImageReference, ...]:
-    return tuple(ImageReference(kind, image, scale) for image in pictures)
 
 
 # --- Qwen-Image ------------------------------------------------------------------------------------
