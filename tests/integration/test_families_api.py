@@ -150,11 +150,15 @@ def test_lightning_honours_an_explicit_step_count(family_server: Server, carol: 
     assert done["status"] == "COMPLETE" and done["inferenceSteps"] == 10, done
 
 
-def test_flow_matching_families_refuse_sizes_off_the_patch_grid(family_server: Server, carol: dict[str, Any]) -> None:
+def test_a_side_off_the_patch_grid_is_drawn_at_the_size_asked(family_server: Server, carol: dict[str, Any]) -> None:
+    """Leonardo takes multiples of 8; FLUX's grid is 16 px: 72 is drawn at 80 and resized to 72."""
     with family_server.http(carol["apiKey"]) as client:
-        response = client.post("/generations", json=wire(model_id=MODELS["flux"][0], width=72))
-    assert response.status_code == 400, response.text
-    assert response.json()["path"] == "$.selectionSet.sdGenerationJob.args.arg1.width"
+        response = client.post("/generations", json=wire(model_id=MODELS["flux"][0], width=72, height=32))
+        assert response.status_code == 200, response.text
+        done = wait_for_generation(client, response.json()["sdGenerationJob"]["generationId"])
+    assert done["status"] == "COMPLETE" and (done["imageWidth"], done["imageHeight"]) == (72, 32), done
+    picture = Image.open(io.BytesIO(httpx.get(done["generated_images"][0]["url"], timeout=30).content))
+    assert picture.size == (72, 32)
 
 
 def test_an_unregistered_family_is_refused_naming_it(family_server: Server, carol: dict[str, Any]) -> None:
