@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 run: install
-	$(BIN)/sfumato serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --dev-key
+	$(BIN)/sfumato serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT) --dev-key --migrate
 
 test: install
 	$(BIN)/ruff check src tests benchmarks

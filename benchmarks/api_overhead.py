@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +34,8 @@ from sfumato.engine.renderer import Renderer  # noqa: E402
 from sfumato.engine.request import RenderRequest  # noqa: E402
 from sfumato.engine.weights.loaders import ModelSource  # noqa: E402
 from sfumato.engine.weights.tiny import ensure_tiny_model  # noqa: E402
-from tests.support.server import TINY_MODEL_ID, Server, wait_for_generation  # noqa: E402
+from tests.support.polling import poll_until  # noqa: E402
+from tests.support.server import TINY_MODEL_ID, Server, free_port, wait_for_generation  # noqa: E402
 
 BODY = {
     "prompt": "a lighthouse at dusk",
@@ -97,48 +99,90 @@ def direct_render_seconds(models_dir: Path, runs: int) -> float:
     return statistics.median(times)
 
 
+def start_floor(log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The bare FastAPI floor (`benchmarks/fastapi_floor.py`) on a free port; its base URL once it answers."""
+    port = free_port()
+    log = (log_dir / "floor.log").open("wb")
+    script = Path(__file__).with_name("fastapi_floor.py")
+    process = subprocess.Popen([sys.executable, str(script), str(port)], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    poll_until(answers, timeout_s=60, interval_s=0.2, message="the FastAPI floor did not start")
+    return process, base
+
+
+def api_latencies(server: Server, requests: int, clients: int) -> tuple[float, float, str]:
+    """POST and GET bursts on `server`: their p50s (s) and the last generation's id."""
+    key = server.create_key("bench")["apiKey"]
+    headers = {"Authorization": f"Bearer {key}"}
+    api = server.api_url
+
+    def post(client: httpx.Client) -> None:
+        response = client.post(f"{api}/generations", json=BODY, headers=headers)
+        assert response.status_code == 200, response.text
+
+    latencies, wall = timed_requests(requests, clients, post)
+    report(f"POST /generations x{clients}", latencies, wall)
+    post_p50 = percentile(latencies, 0.5)
+
+    with server.http(key) as client:
+        target = client.post("/generations", json=BODY).json()["sdGenerationJob"]["generationId"]
+
+    def get(client: httpx.Client) -> None:
+        response = client.get(f"{api}/generations/{target}", headers=headers)
+        assert response.status_code == 200
+
+    latencies, wall = timed_requests(requests * 2, clients, get)
+    report(f"GET /generations/{{id}} x{clients}", latencies, wall)
+    return post_p50, percentile(latencies, 0.5), target
+
+
+def ratios(label: str, floor: float, post_p50: float, get_p50: float) -> None:
+    print(f"{label}: get_ratio={get_p50 / floor:.2f} (goal <= 2) post_ratio={post_p50 / floor:.2f} (goal <= 3)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--serial", type=int, default=20, help="generations timed POST -> COMPLETE")
     args = parser.parse_args()
+    env = {
+        "SFUMATO_TORCH_THREADS": "1",
+        "SFUMATO_JOB_POLL_INTERVAL_S": "0.5",
+        # Measure the API, not the per-key limits (100 creates/min, 200 pending by default).
+        "SFUMATO_KEY_RATE_PER_MINUTE": "1000000",
+        "SFUMATO_KEY_QUEUE_CAP": "1000000",
+    }
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        server = Server(
-            data_dir,
-            env={
-                "SFUMATO_TORCH_THREADS": "1",
-                "SFUMATO_JOB_POLL_INTERVAL_S": "0.5",
-                # Measure the API, not the per-key limits (100 creates/min, 200 pending by default).
-                "SFUMATO_KEY_RATE_PER_MINUTE": "1000000",
-                "SFUMATO_KEY_QUEUE_CAP": "1000000",
-            },
-        )
-        server.start()
+        print("-- bare FastAPI floor (uvicorn, one `def` route, small JSON)")
+        process, base = start_floor(data_dir)
         try:
-            key = server.create_key("bench")["apiKey"]
-            headers = {"Authorization": f"Bearer {key}"}
-            api = server.api_url
+            latencies, wall = timed_requests(args.requests * 2, args.clients, lambda c: c.get(f"{base}/floor"))
+            report(f"GET floor x{args.clients}", latencies, wall)
+            floor = percentile(latencies, 0.5)
+        finally:
+            process.terminate()
+            process.wait(30)
 
-            def post(client: httpx.Client) -> None:
-                response = client.post(f"{api}/generations", json=BODY, headers=headers)
-                assert response.status_code == 200, response.text
+        print("-- API only (SFUMATO_WORKER_THREADS=0)")
+        with Server(data_dir / "api-only", env={**env, "SFUMATO_WORKER_THREADS": "0"}).running() as server:
+            post_p50, get_p50, _ = api_latencies(server, args.requests, args.clients)
+        ratios("api_only", floor, post_p50, get_p50)
 
-            latencies, wall = timed_requests(args.requests, args.clients, post)
-            report(f"POST /generations x{args.clients}", latencies, wall)
-
-            with server.http(key) as client:
-                target = client.post("/generations", json=BODY).json()["sdGenerationJob"]["generationId"]
-
-            def get(client: httpx.Client) -> None:
-                response = client.get(f"{api}/generations/{target}", headers=headers)
-                assert response.status_code == 200
-
-            latencies, wall = timed_requests(args.requests * 2, args.clients, get)
-            report(f"GET /generations/{{id}} x{args.clients}", latencies, wall)
-
+        print("-- with 1 in-process worker rendering the burst")
+        with Server(data_dir / "worker", env=env).running() as server:
+            post_p50, get_p50, target = api_latencies(server, args.requests, args.clients)
+            ratios("with_worker", floor, post_p50, get_p50)
+            key = server.create_key("serial")["apiKey"]
             # Drain the queue the POST burst made, so serial timings see an idle worker.
             with server.http(key) as client:
                 wait_for_generation(client, target, timeout_s=600)
@@ -151,8 +195,6 @@ def main() -> None:
                     done = wait_for_generation(client, generation_id, poll_s=0.05)
                     end_to_end.append(time.perf_counter() - start)
                     assert done["status"] == "COMPLETE"
-        finally:
-            server.stop()
 
         direct = direct_render_seconds(data_dir / "bench-models", args.serial)
 

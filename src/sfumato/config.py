@@ -129,6 +129,38 @@ class UploadSettings(_Group):
     )
 
 
+class StorageSettings(_Group):
+    """Where images, variations and init images live (docs/architecture.md "Storage"): the data dir, or an
+    S3-compatible bucket; boto3 reads the standard AWS credential variables."""
+
+    backend: Literal["local", "s3"] = _flat(
+        "backend", "storage", "local", description="local: files under data_dir/images; s3: the bucket below."
+    )
+    s3_bucket: str | None = Field(None, min_length=3, description="The bucket (made beforehand); needed for s3.")
+    s3_endpoint_url: str | None = Field(
+        None, pattern=r"^https?://", description="An S3-compatible endpoint (MinIO, R2, moto); default: AWS."
+    )
+    s3_region: str | None = Field(None, description="The bucket's region; default: boto3's (AWS_DEFAULT_REGION).")
+    s3_public_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Image URLs are <this>/<key> (a public bucket or a CDN before it); unset: presigned GET URLs.",
+    )
+    s3_url_expiry_s: int = Field(
+        7 * 24 * 3600,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="How long a presigned GET image URL works (S3's most: 7 days); a response made later "
+        "carries a fresh one.",
+    )
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> StorageSettings:
+        if self.backend == "s3" and not self.s3_bucket:
+            raise ValueError("SFUMATO_STORAGE=s3 needs SFUMATO_S3_BUCKET: the bucket images go to")
+        return self
+
+
 class WebhookSettings(_Group):
     """Completion webhooks (docs/webhooks.md)."""
 
@@ -257,6 +289,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     uploads: UploadSettings = Field(default_factory=UploadSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)

@@ -22,8 +22,8 @@ from sfumato.service.keys import KeyService
 from sfumato.service.prompts import PromptService
 from sfumato.service.v2_generations import V2GenerationService
 from sfumato.service.variations import VariationService
-from sfumato.storage.blobs import LocalBlobStore
-from sfumato.storage.uploads import LocalUploadTarget, UploadSigner
+from sfumato.storage.blobs import BlobStore, LocalBlobStore
+from sfumato.storage.uploads import LocalUploadTarget, UploadSigner, UploadTarget
 from sfumato.store.db import open_store
 from sfumato.webhooks.deliverer import WebhookDeliverer
 
@@ -37,7 +37,7 @@ class Container:
     session_factory: sessionmaker[Session]
     catalog: ModelCatalog
     engine: Engine
-    blobs: LocalBlobStore
+    blobs: BlobStore
     keys: KeyService
     generations: GenerationService
     variations: VariationService
@@ -62,14 +62,28 @@ class Container:
         self.db.dispose()
 
 
-def build_container(settings: Settings, *, with_worker: bool) -> Container:
-    """Everything a server (with_worker=True: it also generates) or a CLI command needs."""
+def _storage(settings: Settings, local_uploads: LocalUploadTarget) -> tuple[BlobStore, UploadTarget]:
+    """The blob store and where init images are uploaded: the data dir and `POST /uploads`, or the
+    bucket and its own presigned POST (docs/architecture.md "Storage")."""
+    storage = settings.storage
+    if storage.backend == "local" or storage.s3_bucket is None:
+        return LocalBlobStore(settings.images_dir), local_uploads
+    from sfumato.storage.s3 import S3BlobStore, S3UploadTarget, s3_client  # boto3 loads only for a bucket
+
+    client = s3_client(storage.s3_endpoint_url, storage.s3_region)
+    bucket = S3BlobStore(client, storage.s3_bucket, storage.s3_public_url, storage.s3_url_expiry_s)
+    return bucket, S3UploadTarget(bucket, settings.uploads.expiry_s, settings.uploads.max_bytes)
+
+
+def build_container(settings: Settings, *, with_worker: bool, worker_models: frozenset[str] | None = None) -> Container:
+    """Everything a server (with_worker=True: it also generates) or a CLI command needs;
+    `worker_models` limits the worker to those models' jobs (`sfumato worker --models`)."""
     db, session_factory = open_store(settings.sqlalchemy_url, settings.database.busy_timeout_s)
     catalog = load_catalog(settings)
     # Absent models: refused at POST, or fetched by the worker when the hub can be reached.
     engine = Engine(settings.engine, settings.models_dir, HubAccess.from_settings(settings.models), catalog)
-    blobs = LocalBlobStore(settings.images_dir)
     uploads = LocalUploadTarget(UploadSigner.from_file(settings.upload_secret_file), settings.uploads.expiry_s)
+    blobs, upload_target = _storage(settings, uploads)
 
     deliverer: WebhookDeliverer | None = None
     if with_worker:
@@ -97,9 +111,18 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
             poll_interval_s=settings.jobs.poll_interval_s,
             lease_s=settings.jobs.lease_s,
             default_concurrency=settings.jobs.default_key_concurrency,
+            models=worker_models,
         )
 
     prompts = PromptService.from_settings(settings.llm)
+    init_images = InitImageService(
+        session_factory=session_factory,
+        blobs=blobs,
+        target=upload_target,
+        max_bytes=settings.uploads.max_bytes,
+        max_pixels=settings.uploads.max_pixels,
+        uploads_direct=upload_target is not uploads,
+    )
     generations = GenerationService(
         session_factory=session_factory,
         catalog=catalog,
@@ -117,13 +140,7 @@ def build_container(settings: Settings, *, with_worker: bool) -> Container:
         rate_per_minute=settings.limits.rate_per_minute,
         on_deleted=worker.cancel if worker else (lambda _generation_id: None),
         prompts=prompts,
-    )
-    init_images = InitImageService(
-        session_factory=session_factory,
-        blobs=blobs,
-        target=uploads,
-        max_bytes=settings.uploads.max_bytes,
-        max_pixels=settings.uploads.max_pixels,
+        settle_upload=init_images.settle,
     )
     inline = InlineImages(settings.uploads.fetch_urls, settings.uploads.max_bytes, settings.uploads.fetch_timeout_s)
     return Container(

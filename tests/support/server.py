@@ -55,6 +55,7 @@ class Server:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    args: tuple[str, ...] = ()  # more `sfumato serve` options (`--no-worker`)
 
     @property
     def base_url(self) -> str:
@@ -71,7 +72,10 @@ class Server:
         # The hub is a refused loopback port unless the test names one: tests never reach the real hub.
         env = {**os.environ, "SFUMATO_TORCH_THREADS": "1", "SFUMATO_HUB_ENDPOINT": CLOSED_HUB_URL, **self.env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sfumato", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
+            [
+                *(sys.executable, "-m", "sfumato", "serve", "--data-dir", str(self.data_dir)),
+                *("--port", str(self.port), *self.args),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

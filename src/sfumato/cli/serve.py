@@ -13,6 +13,7 @@ import typer
 
 from sfumato.catalog import CPU_FRIENDLY_SLUG, ModelCatalog
 from sfumato.cli.common import DataDir, console, load_settings, refuse, refusing_engine_settings
+from sfumato.cli.db import require_current_schema
 
 logger = logging.getLogger("sfumato.serve")
 
@@ -75,9 +76,16 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     dev_key: Annotated[bool, typer.Option("--dev-key", help="Make a development key and print a curl.")] = False,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="API only: render nothing (= SFUMATO_WORKER_THREADS=0).")
+    ] = False,
+    migrate: Annotated[
+        bool, typer.Option("--migrate", help="Upgrade a schema that is behind first (as `sfumato db upgrade`).")
+    ] = False,
 ) -> None:
     """Serve the API under /api/rest/v1, images under /files, and /healthz."""
-    settings = load_settings(data_dir, host=host, port=port)
+    settings = load_settings(data_dir, host=host, port=port, worker_threads=0 if no_worker else None)
+    require_current_schema(settings, upgrade=migrate)
     sockets = listen(settings.server.host, settings.server.port)
     bound_port = int(sockets[0].getsockname()[1])  # the real one when --port 0
 

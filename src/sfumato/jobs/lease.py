@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -91,11 +91,16 @@ def _lease_of(session_factory: sessionmaker[Session], job: Job | None, owner: st
 
 
 def claim_next(
-    session_factory: sessionmaker[Session], owner: str, lease_s: float, default_concurrency: int
+    session_factory: sessionmaker[Session],
+    owner: str,
+    lease_s: float,
+    default_concurrency: int,
+    models: Collection[str] | None = None,
 ) -> Lease | None:
-    """The next job the queue's fairness rule picks (`claim_next_job`), claimed under `owner`."""
+    """The next job the queue's fairness rule picks (`claim_next_job`, of `models` only when given),
+    claimed under `owner`."""
     with session_factory() as session:
-        job = claim_next_job(session, owner, lease_s, default_concurrency)
+        job = claim_next_job(session, owner, lease_s, default_concurrency, models)
         return _lease_of(session_factory, job, owner, lease_s)
 
 

@@ -35,8 +35,10 @@ class LocalWorker:
         poll_interval_s: float,
         lease_s: float,
         default_concurrency: int = 10,
+        models: frozenset[str] | None = None,
     ) -> None:
         self.ctx = ctx
+        self.models = models  # claim only these catalog models' jobs (`sfumato worker --models`); None: all
         self.thread_count = threads
         self.poll_interval_s = poll_interval_s
         self.lease_s = lease_s
@@ -147,7 +149,9 @@ class LocalWorker:
             self._maybe_sweep()
             self._wake.clear()  # before claiming, so a notify during the claim is kept
             try:
-                lease = claim_next(self.ctx.session_factory, self.owner, self.lease_s, self.default_concurrency)
+                lease = claim_next(
+                    self.ctx.session_factory, self.owner, self.lease_s, self.default_concurrency, self.models
+                )
             except Exception:  # a database hiccup must not kill the worker
                 log.exception("claiming a job failed; retrying")
                 lease = None
@@ -156,6 +160,7 @@ class LocalWorker:
                 continue
             with self._lock:
                 self._running[lease.job_id] = lease.generation_id
+            log.info("running job %s of generation %s", lease.job_id, lease.generation_id)
             try:
                 run_job(self.ctx, lease, on_step=self._step_guard(lease))
             except Exception as error:  # run_job records a job's own failure; this is a bug or the DB

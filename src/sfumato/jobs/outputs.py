@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from sfumato.storage.blobs import BlobStore, LocalBlobStore
+from sfumato.storage.blobs import BlobStore
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -79,12 +78,12 @@ def store_variation(blobs: BlobStore, prefix: str, variation_id: str, name: str,
     return f"{folder}/{name}.png"
 
 
-def copy_images(blobs: LocalBlobStore, keys: list[str], out: Path) -> list[Path]:
+def copy_images(blobs: BlobStore, keys: list[str], out: Path) -> list[Path]:
     """Copy stored images into the folder `out` under their own file names; returns the copies."""
     out.mkdir(parents=True, exist_ok=True)
     copies = []
     for key in keys:
         copy = out / PurePosixPath(key).name
-        shutil.copyfile(blobs.path_for(key), copy)
+        copy.write_bytes(blobs.get(key))
         copies.append(copy)
     return copies

@@ -55,7 +55,13 @@ def _running_count(key_id: str) -> ScalarSelect[int]:
     return select(func.count(Job.id)).where(Job.api_key_id == key_id, Job.state == JobState.RUNNING).scalar_subquery()
 
 
-def claim_next_job(session: Session, owner: str, lease_s: float, default_concurrency: int = 10) -> Job | None:
+def claim_next_job(
+    session: Session,
+    owner: str,
+    lease_s: float,
+    default_concurrency: int = 10,
+    models: Collection[str] | None = None,
+) -> Job | None:
     """Atomically move the next QUEUED job to RUNNING under `owner`'s lease, honouring each key's
     concurrency C (`api_keys.concurrency`): a key never has more than C RUNNING jobs, and its
     excess simply waits QUEUED. A key with C = 0 (the CLI's) is never a candidate: its jobs are
@@ -69,11 +75,15 @@ def claim_next_job(session: Session, owner: str, lease_s: float, default_concurr
     is still below C", so it is one atomic statement on SQLite (writes are serialised). On
     PostgreSQL the key's row is locked first (`FOR UPDATE`, a no-op on SQLite) so two workers
     claiming for the same key count each other's claims instead of both seeing C-1.
+
+    `models` (a worker's `--models`): only jobs whose generation's plan names one of these catalog
+    model ids; a variation's job goes with its generation's model. Others wait for another worker.
     """
     concurrency = func.coalesce(ApiKey.concurrency, default_concurrency)
+    wanted = _of_models(models)
     queued = (
         select(Job.api_key_id.label("key_id"), func.min(Job.created_at).label("oldest"))
-        .where(Job.state == JobState.QUEUED, _claimable_now(utcnow()))
+        .where(Job.state == JobState.QUEUED, _claimable_now(utcnow()), *wanted)
         .group_by(Job.api_key_id)
         .subquery()
     )
@@ -95,20 +105,36 @@ def claim_next_job(session: Session, owner: str, lease_s: float, default_concurr
     ).all()
     session.commit()
     for key_id, limit in keys:
-        claimed = _claim_for_key(session, key_id, int(limit), owner, lease_s)
+        claimed = _claim_for_key(session, key_id, int(limit), owner, lease_s, wanted)
         if claimed is not None:
             return claimed
     return None
 
 
-def _claim_for_key(session: Session, key_id: str | None, limit: int, owner: str, lease_s: float) -> Job | None:
-    """The key's oldest QUEUED job, claimed only if the key is still below `limit` RUNNING."""
+def _of_models(models: Collection[str] | None) -> list[ColumnElement[bool]]:
+    """The claim filter for `models`: jobs of generations whose plan's `model_id` is one of them."""
+    if models is None:
+        return []
+    of_model = select(Generation.id).where(Generation.plan["model_id"].as_string().in_(sorted(models)))
+    return [Job.generation_id.in_(of_model)]
+
+
+def _claim_for_key(
+    session: Session,
+    key_id: str | None,
+    limit: int,
+    owner: str,
+    lease_s: float,
+    wanted: list[ColumnElement[bool]],
+) -> Job | None:
+    """The key's oldest QUEUED job (of the `wanted` models), claimed only if the key is still below
+    `limit` RUNNING."""
     of_key = Job.api_key_id.is_(None) if key_id is None else Job.api_key_id == key_id
     if key_id is not None:
         session.execute(select(ApiKey.id).where(ApiKey.id == key_id).with_for_update())
     job_id = session.scalar(
         select(Job.id)
-        .where(Job.state == JobState.QUEUED, of_key, _claimable_now(utcnow()))
+        .where(Job.state == JobState.QUEUED, of_key, _claimable_now(utcnow()), *wanted)
         .order_by(Job.created_at, Job.id)
         .limit(1)
     )

@@ -259,7 +259,8 @@ def _end(
             generation.images.append(
                 GeneratedImage(id=str(uuid.uuid4()), position=position, blob_key=key, nsfw=flagged, created_at=now)
             )
-        webhook = enqueue_generation_webhook(session, generation, ctx.catalog, ctx.files_base_url, now)
+        blobs, base = ctx.blobs, ctx.files_base_url
+        webhook = enqueue_generation_webhook(session, generation, ctx.catalog, lambda key: blobs.url(key, base), now)
     if webhook and ctx.on_webhook is not None:
         ctx.on_webhook()
     return True

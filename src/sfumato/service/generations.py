@@ -22,7 +22,7 @@ from sfumato.domain.pricing import PriceModel
 from sfumato.domain.status import GenerationStatus
 from sfumato.domain.views import GenerationView, Principal
 from sfumato.engine import Engine
-from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable, TooManyRequests
+from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable, PayloadTooLarge, TooManyRequests
 from sfumato.jobs.outputs import generation_prefix
 from sfumato.jobs.queue import add_job
 from sfumato.jobs.render_request import render_request
@@ -53,6 +53,11 @@ def _nothing_deleted(_generation_id: str) -> None:
     return None
 
 
+def _ref_path(ref: ImageRef) -> str:
+    """The JSON path of the field that named an image; one given whole (v2's `$.parameters...`) is kept."""
+    return ref.field if ref.field.startswith("$") else f"{GENERATION_ARGS_PATH}.{ref.field}"
+
+
 @dataclass(frozen=True)
 class CreatedGeneration:
     generation_id: str
@@ -73,6 +78,9 @@ class GenerationService:
     on_deleted: Callable[[str], None] = _nothing_deleted
     # Rewrites the prompt for `enhancePrompt` (none configured: such a request is a 400).
     prompts: PromptService = dataclass_field(default_factory=lambda: PromptService(None))
+    # Checks an uploaded image's file before first use (user id, image id), where clients upload straight
+    # to a bucket (`InitImageService.settle`); a refusal names why.
+    settle_upload: Callable[[str, str], None] = lambda _user_id, _image_id: None
 
     def check_limits(self, session: Session, key_id: str, now: datetime) -> None:
         """Refuse (429) a key past its queue cap or creation rate, counted in the database (the
@@ -167,12 +175,18 @@ class GenerationService:
     def source_images(self, user_id: str, request: GenerationRequest) -> SourceImages:
         """The stored keys of the images the request names, each found among the caller's own: an
         id of someone else's image, or of an upload not made yet, is a 400 on the field that named it."""
+        # ControlNet sources and image prompts, each found like an init image.
+        named = [ref.image for ref in request.controlnets] + list(request.image_prompts)
+        named += [ref.image for ref in request.references]  # v2's weighted references
+        for ref in [request.init_image, request.mask_image, *named]:
+            if ref is not None and ref.origin is ImageOrigin.UPLOADED:
+                try:
+                    self.settle_upload(user_id, ref.id)
+                except (ClientError, PayloadTooLarge) as refused:
+                    raise type(refused)(refused.message, _ref_path(ref)) from None
         with self.session_factory() as session:
             init = self._image_key(session, user_id, request.init_image)
             mask = self._image_key(session, user_id, request.mask_image)
-            # ControlNet sources and image prompts, each found like an init image.
-            named = [ref.image for ref in request.controlnets] + list(request.image_prompts)
-            named += [ref.image for ref in request.references]  # v2's weighted references
             guides = {ref: self._image_key(session, user_id, ref) for ref in named}
         return SourceImages(init_key=init, mask_key=mask, guides={ref: key for ref, key in guides.items() if key})
 
@@ -232,9 +246,7 @@ class GenerationService:
             key = row.blob_key if row is not None and row.state == UploadState.UPLOADED else None
             what = "an uploaded init image of this user (POST /init-image, then its upload form)"
         if key is None:
-            # A field given as a whole JSON path (v2's `$.parameters...`) is used as it is.
-            path = ref.field if ref.field.startswith("$") else f"{GENERATION_ARGS_PATH}.{ref.field}"
-            raise ClientError(f"invalid init image id: {ref.id} is not {what}", path)
+            raise ClientError(f"invalid init image id: {ref.id} is not {what}", _ref_path(ref))
         return key
 
     def get(self, user_id: str, generation_id: str) -> GenerationView | None:

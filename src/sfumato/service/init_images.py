@@ -3,6 +3,7 @@ user; and `owned_image`, the look-up every field that takes an uploaded image's 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ class InitImageService:
     target: UploadTarget
     max_bytes: int
     max_pixels: int
+    # True when clients upload straight to the store (S3's presigned POST): the server first sees the
+    # file when the image is read or used, and checks it then (`settle`).
+    uploads_direct: bool = False
     clock: Callable[[], datetime] = utcnow
 
     def create(self, key: Principal, extension: str, base_url: str) -> PresignedUpload:
@@ -54,6 +58,7 @@ class InitImageService:
 
     def get(self, user_id: str, image_id: str) -> InitImageView | None:
         """The user's init image, uploaded or still awaited (its URL is known from the start)."""
+        self.settle(user_id, image_id)
         with self.session_factory() as session:
             row = get_owned_init_image(session, image_id, user_id)
             return init_image_view(row) if row else None
@@ -109,7 +114,37 @@ class InitImageService:
             raise Forbidden("this upload URL was already used: ask POST /init-image for a new one")
         if len(data) > self.max_bytes:
             raise PayloadTooLarge(f"the file is larger than the {self.max_bytes}-byte upload limit")
-        encoded = reencoded_image(data, image.extension, self.max_pixels)
+        self._store_checked(image, reencoded_image(data, image.extension, self.max_pixels))
+
+    def settle(self, user_id: str, image_id: str) -> None:
+        """With direct uploads, check a pending image's object once it is there, as `POST /uploads` checks a
+        local upload: size from a HEAD, then type and pixels by decoding; a good file is re-encoded in place
+        and the image becomes uploaded. A bad one is deleted (the form may be used again while it lasts)
+        and refused with the reason. Nothing there yet leaves the image pending."""
+        if not self.uploads_direct:
+            return
+        with self.session_factory() as session:
+            row = get_owned_init_image(session, image_id, user_id)
+            image = init_image_view(row) if row is not None else None
+        if image is None or image.uploaded:
+            return
+        size = self.blobs.size(image.blob_key)
+        if size is None:
+            return
+        try:
+            if size > self.max_bytes:
+                raise PayloadTooLarge(f"the uploaded file is larger than the {self.max_bytes}-byte upload limit")
+            encoded = reencoded_image(self.blobs.get(image.blob_key), image.extension, self.max_pixels)
+        except FileNotFoundError:  # deleted between the HEAD and the GET: still awaited
+            return
+        except (ClientError, PayloadTooLarge) as refused:
+            self.blobs.delete(image.blob_key)
+            raise type(refused)(f"init image {image.id}: {refused.message}; upload a good file again") from None
+        with contextlib.suppress(Forbidden):  # a racing check of the same object settled it first
+            self._store_checked(image, encoded)
+
+    def _store_checked(self, image: InitImageView, encoded: bytes) -> None:
+        """Write a checked file and mark its image uploaded, in one step: exactly once per image."""
         written = False
         try:
             with self.session_factory() as session, session.begin():

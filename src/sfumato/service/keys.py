@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from sfumato.domain.keys import new_key
+from sfumato.domain.keys import hash_key, new_key
 from sfumato.domain.views import Principal
+from sfumato.service.key_cache import VerifiedKeys
 from sfumato.store.repositories import find_active_key, get_or_create_user, utcnow
 from sfumato.store.tables import ApiKey, User
 from sfumato.store.views import principal
@@ -44,6 +45,8 @@ class KeyInfo:
 @dataclass
 class KeyService:
     session_factory: sessionmaker[Session]
+    # Keys verified in the last seconds (see key_cache.py for the revocation window).
+    verified: VerifiedKeys = field(default_factory=VerifiedKeys)
 
     def create(
         self,
@@ -79,11 +82,20 @@ class KeyService:
             session.add(key)
             return IssuedKey(secret.secret, key.id, user.id, user.username, concurrency, webhook_url, webhook_secret)
 
+    def recently_verified(self, secret: str) -> Principal | None:
+        """Who `secret` speaks for if it was verified within the cache's TTL; no database call."""
+        return self.verified.get(hash_key(secret))
+
     def authenticate(self, secret: str) -> Principal | None:
-        """Who `secret` speaks for, if it is an unrevoked key."""
+        """Who `secret` speaks for, if it is an unrevoked key (recently verified, else checked now)."""
+        if (cached := self.recently_verified(secret)) is not None:
+            return cached
         with self.session_factory() as session:
             key = find_active_key(session, secret)
-            return principal(key) if key else None
+            found = principal(key) if key else None
+        if found is not None:
+            self.verified.put(hash_key(secret), found)
+        return found
 
     def username(self, user_id: str) -> str | None:
         with self.session_factory() as session:
@@ -121,7 +133,8 @@ class KeyService:
             matched = [k for k in keys if k.id == needle or needle.startswith(k.lookup_prefix)]
             for key in matched:
                 key.revoked_at = utcnow()
-            return len(matched)
+        self.verified.forget({key.id for key in matched})
+        return len(matched)
 
     def local(self, name: str) -> Principal:
         """The key that work started on this machine runs under (`sfumato generate`): user and key

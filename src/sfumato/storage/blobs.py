@@ -1,4 +1,4 @@
-"""Image storage behind one small protocol, so S3 later is a setting, not a rewrite.
+"""Image storage behind one small protocol, so S3 is a setting, not a rewrite (`storage/s3.py`).
 
 Keys are relative POSIX paths like `users/<userId>/generations/<genId>/<name>.png`,
 mirroring Leonardo's CDN layout. The local store keeps them under a directory and the API
@@ -21,9 +21,18 @@ class BlobStore(Protocol):
         """The stored bytes; FileNotFoundError when the key holds nothing."""
         ...
 
+    def size(self, key: str) -> int | None:
+        """The stored byte count without reading the bytes; None when the key holds nothing."""
+        ...
+
     def delete(self, key: str) -> None: ...
 
     def delete_prefix(self, prefix: str) -> None: ...
+
+    def url(self, key: str, base_url: str) -> str:
+        """Where a client downloads `key`: the one place image URLs are made. `base_url` is the
+        API's own (a request's, or the configured public URL), for a store the API serves."""
+        ...
 
 
 class LocalBlobStore:
@@ -57,6 +66,14 @@ class LocalBlobStore:
 
     def get(self, key: str) -> bytes:
         return self.path_for(key).read_bytes()
+
+    def size(self, key: str) -> int | None:
+        path = self.path_for(key)
+        return path.stat().st_size if path.is_file() else None
+
+    def url(self, key: str, base_url: str) -> str:
+        """Served by the API at `/files/<key>`."""
+        return f"{base_url.rstrip('/')}/files/{key}"
 
     def delete(self, key: str) -> None:
         """One file; already gone is fine (deleting is idempotent)."""

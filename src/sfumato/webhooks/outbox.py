@@ -14,6 +14,7 @@ from sfumato.catalog import ModelCatalog
 from sfumato.domain.status import GenerationStatus
 from sfumato.store.tables import ApiKey, Generation, WebhookAttempt, WebhookDelivery
 from sfumato.store.views import generation_view, webhook_owner
+from sfumato.wire.generation_response import UrlFor
 from sfumato.wire.webhook_envelope import EVENT_GENERATION_COMPLETE, generation_envelope, serialize
 
 
@@ -25,19 +26,19 @@ class DeliveryState(StrEnum):
 
 
 def enqueue_generation_webhook(
-    session: Session, generation: Generation, catalog: ModelCatalog, files_base_url: str, now: datetime
+    session: Session, generation: Generation, catalog: ModelCatalog, url_for: UrlFor, now: datetime
 ) -> WebhookDelivery | None:
-    """Add the one delivery for a generation that just ended, if its key has a webhook."""
+    """Add the one delivery for a generation that just ended, if its key has a webhook; `url_for` makes
+    its images' URLs (the blob store's)."""
     if generation.status not in (GenerationStatus.COMPLETE, GenerationStatus.FAILED):
         return None
     key = session.get(ApiKey, generation.api_key_id) if generation.api_key_id else None
     owner = webhook_owner(key) if key else None
     if owner is None:
         return None
-    base = files_base_url.rstrip("/")
     view = generation_view(generation)
     model = catalog.get(view.model_id) if view.model_id else None
-    envelope = generation_envelope(view, owner, model, lambda blob: f"{base}/files/{blob}", now)
+    envelope = generation_envelope(view, owner, model, url_for, now)
     delivery = WebhookDelivery(
         id=str(uuid.uuid4()),
         generation_id=generation.id,

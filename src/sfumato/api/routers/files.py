@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 
 from sfumato.api.deps import ContainerDep
 from sfumato.errors import NotFound
+from sfumato.storage.blobs import LocalBlobStore
 
 router = APIRouter(tags=["files"])
 
@@ -17,8 +18,11 @@ MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 @router.get("/files/{key:path}")
 def get_file(key: str, container: ContainerDep) -> FileResponse:
+    blobs = container.blobs
+    if not isinstance(blobs, LocalBlobStore):  # a bucket serves its own images; no URL points here
+        raise NotFound("File not found")
     try:
-        path = container.blobs.path_for(key)
+        path = blobs.path_for(key)
         found = path.is_file()
     except (ValueError, OSError):  # outside the store, a name too long for the filesystem, ...
         found = False

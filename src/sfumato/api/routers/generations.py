@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 
 from sfumato.api.deps import ContainerDep, JsonBody, KeyDep, checked_uuid
 from sfumato.api.responses import LeonardoJSON
+from sfumato.container import Container
 from sfumato.wire.generation_request import parse_create_generation
 from sfumato.wire.generation_response import (
     UrlFor,
@@ -21,10 +22,12 @@ router = APIRouter(tags=["generations"])
 MAX_OFFSET = 2**63 - 1
 
 
-def url_for_files(request: Request, public_url: str | None) -> UrlFor:
-    """Absolute image URLs on the configured public URL, else the one the client used."""
-    base = (public_url or str(request.base_url)).rstrip("/")
-    return lambda key: f"{base}/files/{key}"
+def url_for_files(request: Request, container: Container) -> UrlFor:
+    """Absolute image URLs from the blob store: on the configured public URL, else the one the client
+    used (the local store's `/files/`), or the bucket's (S3)."""
+    base = (container.settings.server.public_url or str(request.base_url)).rstrip("/")
+    blobs = container.blobs
+    return lambda key: blobs.url(key, base)
 
 
 @router.post("/generations")
@@ -37,7 +40,7 @@ def create_generation(key: KeyDep, payload: JsonBody, container: ContainerDep) -
 @router.get("/generations/{id}")
 def get_generation(id: str, request: Request, key: KeyDep, container: ContainerDep) -> LeonardoJSON:
     generation = container.generations.get(key.user_id, checked_uuid(id))
-    url_for = url_for_files(request, container.settings.server.public_url)
+    url_for = url_for_files(request, container)
     return LeonardoJSON(generation_by_pk(generation, url_for))
 
 
@@ -60,5 +63,5 @@ def list_generations(
     user_id = checked_uuid(userId)
     # Someone else's userId lists nothing: a user sees only their own generations.
     generations = container.generations.list(user_id, offset, limit) if user_id == key.user_id else []
-    url_for = url_for_files(request, container.settings.server.public_url)
+    url_for = url_for_files(request, container)
     return LeonardoJSON(generations_by_user(generations, url_for))

@@ -40,7 +40,7 @@ def create_canvas_init_image(request: Request, key: KeyDep, payload: JsonBody, c
 @router.get("/init-image/{id}")
 def get_init_image(id: str, request: Request, key: KeyDep, container: ContainerDep) -> LeonardoJSON:
     image = container.init_images.get(key.user_id, checked_uuid(id))
-    return LeonardoJSON(init_image_by_pk(image, url_for_files(request, container.settings.server.public_url)))
+    return LeonardoJSON(init_image_by_pk(image, url_for_files(request, container)))
 
 
 @router.delete("/init-image/{id}")

@@ -57,4 +57,4 @@ def create_universal_upscale(key: KeyDep, payload: JsonBody, container: Containe
 @router.get("/variations/{id}")
 def get_variation(id: str, request: Request, key: KeyDep, container: ContainerDep) -> LeonardoJSON:
     variation = container.variations.get(key.user_id, checked_uuid(id))
-    return LeonardoJSON(variation_by_id(variation, url_for_files(request, container.settings.server.public_url)))
+    return LeonardoJSON(variation_by_id(variation, url_for_files(request, container)))
