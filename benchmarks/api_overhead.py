@@ -1,11 +1,15 @@
 """How much Sfumato's HTTP + queue + storage path costs over calling the pipeline directly.
 
-Starts a real server on loopback (own data dir, 1 worker, 1 torch thread), then measures:
+First the floor: a bare FastAPI route returning a small JSON (`benchmarks/fastapi_floor.py`, same
+uvicorn settings), GET under the same concurrent clients. Then real servers on loopback (own data
+dir, 1 torch thread), API-only (`SFUMATO_WORKER_THREADS=0`) and with 1 worker rendering, each:
   1. POST /generations latency under concurrent clients (p50/p99, requests/s);
   2. GET /generations/{id} latency under concurrent clients (p50/p99, requests/s);
-  3. POST -> COMPLETE wall time for one generation at a time, vs the same tiny pipeline
-     (64x64, 10 steps, 1 image) called directly in this process with 1 torch thread.
-The last line is `overhead_ratio=<POST->COMPLETE / direct>`.
+  and their p50s over the floor's (`get_ratio`, goal <= 2; `post_ratio`, goal <= 3; issue #14).
+  3. With the worker: POST -> COMPLETE wall time for one generation at a time, vs the same tiny
+     pipeline (64x64, 10 steps, 1 image) called directly in this process with 1 torch thread.
+The last line is `overhead_ratio=<POST->COMPLETE / direct>`. The floor moves with the machine's load:
+compare ratios from one run, not p50s across runs.
 
 Run: `.venv/bin/python benchmarks/api_overhead.py [--clients 8] [--requests 200] [--serial 20]`
 """
@@ -117,8 +121,8 @@ def start_floor(log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, base
 
 
-def api_latencies(server: Server, requests: int, clients: int) -> tuple[float, float, str]:
-    """POST and GET bursts on `server`: their p50s (s) and the last generation's id."""
+def api_latencies(server: Server, requests: int, clients: int) -> tuple[float, float, str, str]:
+    """POST and GET bursts on `server`: their p50s (s), the key they used and the last generation's id."""
     key = server.create_key("bench")["apiKey"]
     headers = {"Authorization": f"Bearer {key}"}
     api = server.api_url
@@ -140,7 +144,7 @@ def api_latencies(server: Server, requests: int, clients: int) -> tuple[float, f
 
     latencies, wall = timed_requests(requests * 2, clients, get)
     report(f"GET /generations/{{id}} x{clients}", latencies, wall)
-    return post_p50, percentile(latencies, 0.5), target
+    return post_p50, percentile(latencies, 0.5), key, target
 
 
 def ratios(label: str, floor: float, post_p50: float, get_p50: float) -> None:
@@ -175,14 +179,13 @@ def main() -> None:
 
         print("-- API only (SFUMATO_WORKER_THREADS=0)")
         with Server(data_dir / "api-only", env={**env, "SFUMATO_WORKER_THREADS": "0"}).running() as server:
-            post_p50, get_p50, _ = api_latencies(server, args.requests, args.clients)
+            post_p50, get_p50, _, _ = api_latencies(server, args.requests, args.clients)
         ratios("api_only", floor, post_p50, get_p50)
 
         print("-- with 1 in-process worker rendering the burst")
         with Server(data_dir / "worker", env=env).running() as server:
-            post_p50, get_p50, target = api_latencies(server, args.requests, args.clients)
+            post_p50, get_p50, key, target = api_latencies(server, args.requests, args.clients)
             ratios("with_worker", floor, post_p50, get_p50)
-            key = server.create_key("serial")["apiKey"]
             # Drain the queue the POST burst made, so serial timings see an idle worker.
             with server.http(key) as client:
                 wait_for_generation(client, target, timeout_s=600)
