@@ -19,7 +19,7 @@ from PIL import Image
 from sfumato.catalog import local_catalog_path
 from sfumato.engine.families import FAMILIES
 from tests.conftest import Server, run_cli, tiny_request, to_wire, wait_for_generation
-from tests.integration.test_tiling_and_references import uploaded
+from tests.integration.test_image_to_image import uploaded_init_image
 from tests.support.images import picture
 from tests.support.tiny_families import ensure_tiny_family_model, ensure_tiny_lightning_unet
 
@@ -112,7 +112,7 @@ def test_each_family_generates_to_complete(family_server: Server, carol: dict[st
     if family == "sdxl-lightning":
         del request["num_inference_steps"]  # it runs the row's distilled step count
     if family == "qwen-image-edit-plus":  # it edits pictures: a prompt alone is refused
-        request["image_prompts"] = [uploaded(sdk, picture((64, 48)))]
+        request["image_prompts"] = [uploaded_init_image(sdk, picture((64, 48)))]
     created = sdk.image.create_generation(request=request)
     assert created.status_code == 200
     generation_id = str(created.object.sd_generation_job.generation_id)
@@ -255,7 +255,7 @@ def test_flux2_draws_by_seed_and_from_an_uploaded_image_prompt(
     key = carol["apiKey"]
     first, again, other = (_sdk_picture(family_server, key, family, seed) for seed in (5, 5, 6))
     assert np.array_equal(first, again) and not np.array_equal(first, other)
-    reference = uploaded(family_server.sdk(key), picture((80, 64)))
+    reference = uploaded_init_image(family_server.sdk(key), picture((80, 64)))
     prompted = _sdk_picture(family_server, key, family, 5, image_prompts=[reference])
     assert not np.array_equal(prompted, first)
     unweighted = _sdk_picture(family_server, key, family, 5, image_prompts=[reference], image_prompt_weight=0)
@@ -266,7 +266,7 @@ def test_flux2_refuses_a_negative_prompt_and_too_many_references_by_name(
     family_server: Server, carol: dict[str, Any]
 ) -> None:
     key = carol["apiKey"]
-    reference = uploaded(family_server.sdk(key), picture((64, 64)))
+    reference = uploaded_init_image(family_server.sdk(key), picture((64, 64)))
     klein = wire(model_id=MODELS["flux2-klein"][0], imagePrompts=[reference] * 5)
     with family_server.http(key) as client:
         refused = client.post("/generations", json=wire(model_id=MODELS["flux2"][0], negative_prompt="fog"))
@@ -303,7 +303,8 @@ def test_qwen_image_draws_by_seed_and_edit_plus_from_an_uploaded_image_prompt(
     first, again, other = (_sdk_picture(family_server, key, "qwen-image", seed) for seed in (5, 5, 6))
     assert np.array_equal(first, again) and not np.array_equal(first, other)
     sdk = family_server.sdk(key)
-    one, two = uploaded(sdk, picture((80, 64))), uploaded(sdk, Image.new("RGB", (64, 64), (30, 200, 90)))
+    one = uploaded_init_image(sdk, picture((80, 64)))
+    two = uploaded_init_image(sdk, Image.new("RGB", (64, 64), (30, 200, 90)))
     edits = [_sdk_picture(family_server, key, "qwen-image-edit-plus", 5, image_prompts=[ref]) for ref in (one, two)]
     assert not np.array_equal(*edits)
     with family_server.http(key) as client:
@@ -329,7 +330,7 @@ def test_nano_banana_serves_qwen_image_for_a_prompt_and_edit_plus_for_its_refere
     """A plain v2 client (Leonardo's guides): the slug's prompt-only request draws with Qwen-Image,
     the same request with an uploaded image reference with Qwen-Image-Edit-Plus, read through v1."""
     key = carol["apiKey"]
-    reference = uploaded(family_server.sdk(key), picture((80, 64)))
+    reference = uploaded_init_image(family_server.sdk(key), picture((80, 64)))
 
     def draw(**parameters: Any) -> tuple[str, np.ndarray]:
         body = {"model": "nano-banana-2", "public": False, "parameters": parameters}

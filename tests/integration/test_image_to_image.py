@@ -49,8 +49,8 @@ def uploaded_init_image(sdk: LeonardoAiSDK, image: Image.Image) -> str:
     return form.id
 
 
-def generate(server: Server, key: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    request = tiny_request(width=SIZE, height=SIZE, seed=SEED, **fields)
+def generate(server: Server, key: dict[str, Any], seed: int = SEED, **fields: Any) -> dict[str, Any]:
+    request = tiny_request(width=SIZE, height=SIZE, seed=seed, **fields)
     created = server.sdk(key["apiKey"]).image.create_generation(request=request).object
     assert created is not None and created.sd_generation_job is not None
     generation_id = created.sd_generation_job.generation_id
