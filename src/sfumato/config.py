@@ -12,6 +12,7 @@ file may use either flat keys or one table per group (`[jobs]` `worker_threads =
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -75,6 +76,56 @@ class JobSettings(_Group):
         description="Runs a job gets (pipeline failures and dead workers) before it ends FAILED.",
     )
     default_key_concurrency: int = Field(10, ge=1, description="Jobs of one key running at once, unless the key says.")
+    worker_process: bool = Field(
+        True,
+        description="A server's worker runs in a child process the server starts and restarts if it dies (the API "
+        "answers while a model runs); false: threads in the server process.",
+    )
+
+
+class QueueSettings(_Group):
+    """What carries work to workers (docs/deploy.md): the database itself, or Celery on a broker. Either way
+    the database's lease decides who runs a job; a message only says "look at job X"."""
+
+    backend: Literal["local", "celery"] = _flat(
+        "backend", "queue", "local", description="local: workers claim from the database; celery: a task per job."
+    )
+    broker_url: str | None = Field(
+        None,
+        pattern=r"^(amqp|amqps|pyamqp|redis|rediss)://",
+        description="The Celery broker: amqp://guest:guest@127.0.0.1:5672// (RabbitMQ) or redis://127.0.0.1:6379/0.",
+    )
+    namespace: str = _flat(
+        "namespace",
+        "queue_namespace",
+        "sfumato",
+        pattern=r"^[A-Za-z0-9_-]{1,40}$",
+        description="Queue names are <namespace>.<modelId>: deployments sharing one broker keep their work apart.",
+    )
+    resend_after_s: float = _flat(
+        "resend_after_s",
+        "queue_resend_after_s",
+        60.0,
+        gt=0,
+        description="A QUEUED job whose last message is this old and missing from its queue (lost, purged) is sent "
+        "again by a worker's sweep.",
+    )
+    visibility_timeout_s: float = _flat(
+        "visibility_timeout_s",
+        "broker_visibility_timeout_s",
+        3600.0,
+        gt=0,
+        description="Redis only: an unacknowledged message is delivered again after this long; above the longest "
+        "render (a copy that finds the job leased exits without running).",
+    )
+
+    @model_validator(mode="after")
+    def _broker_for_celery(self) -> QueueSettings:
+        if self.backend == "celery" and not self.broker_url:
+            raise ValueError(
+                "SFUMATO_QUEUE=celery needs SFUMATO_BROKER_URL: amqp://guest:guest@127.0.0.1:5672// or redis://..."
+            )
+        return self
 
 
 class LimitSettings(_Group):
@@ -287,6 +338,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     uploads: UploadSettings = Field(default_factory=UploadSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -329,6 +381,22 @@ class Settings(BaseSettings):
         if toml_file:
             sources.append(_FlatTomlSource(settings_cls, Path(toml_file)))
         return tuple(sources)
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as `SFUMATO_*` variables, so a child process (the worker `serve` supervises)
+        builds exactly them whatever the parent got from arguments, its environment or a file. Values
+        left at None are omitted (None is every such setting's default)."""
+        flat: dict[str, Any] = {"data_dir": str(self.data_dir.resolve())}
+        for group in _GROUPS:
+            values = getattr(self, group)
+            for field, info in type(values).model_fields.items():
+                flat[_flat_name(field, info)] = getattr(values, field)
+        # Strings and paths as they are (a variable is read raw: JSON quotes would stay in the path).
+        return {
+            ENV_PREFIX + name.upper(): str(value) if isinstance(value, str | Path) else json.dumps(value)
+            for name, value in flat.items()
+            if value is not None
+        }
 
     # Derived locations: one place decides the data-dir layout.
     @property

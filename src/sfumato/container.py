@@ -4,6 +4,7 @@ services once per process from one Settings. Everything else receives what it ne
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine as SqlEngine
@@ -13,8 +14,10 @@ from sfumato.catalog import ModelCatalog, load_catalog
 from sfumato.config import Settings
 from sfumato.domain.pricing import PriceModel
 from sfumato.engine import Engine, HubAccess
+from sfumato.jobs.dispatch import JobQueue, LocalQueue
 from sfumato.jobs.local_worker import LocalWorker
 from sfumato.jobs.runner import JobContext
+from sfumato.jobs.worker_process import WorkerSupervisor
 from sfumato.service.generations import GenerationService
 from sfumato.service.init_images import InitImageService
 from sfumato.service.inline_images import InlineImages
@@ -50,11 +53,28 @@ class Container:
     uploads: LocalUploadTarget
     # What running a job needs: the worker's, and `sfumato generate`'s, which runs its own job.
     jobs: JobContext
+    # Told of each job queued and each generation deleted: the database workers, or the broker.
+    queue: JobQueue
+    # Database worker threads in this process: `sfumato worker`'s, or a server's with
+    # SFUMATO_WORKER_PROCESS=false.
     worker: LocalWorker | None
+    # The worker child process a server runs (SFUMATO_WORKER_PROCESS=true, the default).
+    supervisor: WorkerSupervisor | None = None
     # Sends completion webhooks; built for server processes, started by the app's lifespan.
     deliverer: WebhookDeliverer | None = None
 
+    def start(self) -> None:
+        """Start what runs beside requests: the worker (threads or child process) and the deliverer."""
+        if self.worker is not None:
+            self.worker.start()
+        if self.supervisor is not None:
+            self.supervisor.start()
+        if self.deliverer is not None:
+            self.deliverer.start()
+
     def close(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
         if self.worker is not None:
             self.worker.stop()
         if self.deliverer is not None:
@@ -75,9 +95,28 @@ def _storage(settings: Settings, local_uploads: LocalUploadTarget) -> tuple[Blob
     return bucket, S3UploadTarget(bucket, settings.uploads.expiry_s, settings.uploads.max_bytes)
 
 
-def build_container(settings: Settings, *, with_worker: bool, worker_models: frozenset[str] | None = None) -> Container:
-    """Everything a server (with_worker=True: it also generates) or a CLI command needs;
-    `worker_models` limits the worker to those models' jobs (`sfumato worker --models`)."""
+def _job_queue(settings: Settings, wake: Callable[[], None], cancel: Callable[[str], None]) -> JobQueue:
+    """The database workers' nudges, or the broker (Celery loads only in that mode)."""
+    if settings.queue.backend == "local":
+        return LocalQueue(wake, cancel)
+    from sfumato.jobs.celery_queue import CeleryQueue, celery_app
+
+    return CeleryQueue(celery_app(settings.queue), settings.queue.namespace)
+
+
+def build_container(
+    settings: Settings,
+    *,
+    with_worker: bool,
+    worker_here: bool = False,
+    worker_models: frozenset[str] | None = None,
+) -> Container:
+    """Everything a server (with_worker=True: it also generates) or a CLI command needs.
+
+    A server's worker is a supervised child process (SFUMATO_WORKER_PROCESS, always with a Celery
+    queue) or threads of its own; `worker_here` is the worker process itself (`sfumato worker`),
+    whose database worker threads are built here (a Celery worker is built by the command from
+    `jobs` and `queue`). `worker_models` limits the worker to those models' jobs (`--models`)."""
     db, session_factory = open_store(settings.sqlalchemy_url, settings.database.busy_timeout_s)
     catalog = load_catalog(settings)
     # Absent models: refused at POST, or fetched by the worker when the hub can be reached.
@@ -103,17 +142,28 @@ def build_container(settings: Settings, *, with_worker: bool, worker_models: fro
         on_webhook=deliverer.notify if deliverer else None,
     )
     worker: LocalWorker | None = None
+    supervisor: WorkerSupervisor | None = None
     if with_worker and settings.jobs.worker_threads > 0:
-        engine.renderer()  # a worker loads torch now and refuses engine settings it cannot honour
-        worker = LocalWorker(
-            ctx,
-            threads=settings.jobs.worker_threads,
-            poll_interval_s=settings.jobs.poll_interval_s,
-            lease_s=settings.jobs.lease_s,
-            default_concurrency=settings.jobs.default_key_concurrency,
-            models=worker_models,
-        )
+        if not worker_here and (settings.jobs.worker_process or settings.queue.backend == "celery"):
+            supervisor = WorkerSupervisor(settings)  # the child loads torch; this process never does
+        else:
+            engine.renderer()  # a worker loads torch now and refuses engine settings it cannot honour
+        if supervisor is None and settings.queue.backend == "local":
+            worker = LocalWorker(
+                ctx,
+                threads=settings.jobs.worker_threads,
+                poll_interval_s=settings.jobs.poll_interval_s,
+                lease_s=settings.jobs.lease_s,
+                default_concurrency=settings.jobs.default_key_concurrency,
+                models=worker_models,
+            )
 
+    nudged = worker or supervisor
+    queue = _job_queue(
+        settings,
+        wake=nudged.notify if nudged else lambda: None,
+        cancel=nudged.cancel if nudged else lambda _generation_id: None,
+    )
     prompts = PromptService.from_settings(settings.llm)
     init_images = InitImageService(
         session_factory=session_factory,
@@ -135,10 +185,9 @@ def build_container(settings: Settings, *, with_worker: bool, worker_models: fro
             per_guide=settings.prices.per_guide,
         ),
         blobs=blobs,
-        on_queued=worker.notify if worker else (lambda: None),
+        queue=queue,
         queue_cap=settings.limits.queue_cap,
         rate_per_minute=settings.limits.rate_per_minute,
-        on_deleted=worker.cancel if worker else (lambda _generation_id: None),
         prompts=prompts,
         settle_upload=init_images.settle,
     )
@@ -158,13 +207,14 @@ def build_container(settings: Settings, *, with_worker: bool, worker_models: fro
             engine=engine,
             blobs=blobs,
             generations=generations,
-            on_queued=generations.on_queued,
         ),
         init_images=init_images,
         v2_generations=V2GenerationService(generations, init_images, inline),
         prompts=prompts,
         uploads=uploads,
         jobs=ctx,
+        queue=queue,
         worker=worker,
+        supervisor=supervisor,
         deliverer=deliverer,
     )

@@ -38,10 +38,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if built.worker is not None:
-            built.worker.start()
-        if built.deliverer is not None:
-            built.deliverer.start()
+        built.start()
         try:
             yield
         finally:

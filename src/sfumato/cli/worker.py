@@ -1,24 +1,34 @@
 """`sfumato worker`: the job worker alone, beside API-only servers (`sfumato serve --no-worker`).
 
-It is the server's embedded worker (`LocalWorker` claiming from the database, `run_job` rendering)
-in a process of its own, read from the same settings; it also delivers the webhook outbox, as every
-server does (claims are compare-and-set, so any number of processes share it), so "at least once"
-holds with no API process up. SIGTERM or Ctrl-C stops it between steps: a job interrupted so goes
-back to QUEUED without spending an attempt, for the next worker.
+With the database as the queue (the default) it runs database worker threads (`LocalWorker`
+claiming from the `jobs` table); with `SFUMATO_QUEUE=celery` a Celery worker consuming one queue per
+model it serves (`jobs.celery_worker`); both render through `run_job`. It reads the same settings as
+`serve`; it also delivers the webhook outbox, as every server does (claims are compare-and-set, so
+any number of processes share it), so "at least once" holds with no API process up. SIGTERM or
+Ctrl-C stops it between steps: a job interrupted so goes back to QUEUED without spending an attempt,
+for the next worker. Under `serve` (`--control-stdin`) it also takes the server's commands on stdin.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sfumato.cli.common import DataDir, load_settings, refuse, refusing_engine_settings
 from sfumato.cli.db import require_current_schema
+from sfumato.config import Settings
+from sfumato.jobs.worker_process import CANCEL, WAKE
+
+if TYPE_CHECKING:
+    from sfumato.container import Container
 
 logger = logging.getLogger("sfumato.worker")
 
@@ -41,6 +51,9 @@ def worker(
         int | None, typer.Option(help="Jobs run at once, one thread each (env SFUMATO_WORKER_THREADS).")
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | cuda:N | mps (env SFUMATO_DEVICE).")] = None,
+    control_stdin: Annotated[
+        bool, typer.Option("--control-stdin", hidden=True, help="Read `serve`'s commands on stdin (internal).")
+    ] = False,
 ) -> None:
     """Run the job worker alone: claim queued generations from the database and render them."""
     settings = load_settings(data_dir, worker_threads=concurrency, device=device)
@@ -60,8 +73,32 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with refusing_engine_settings():
-        container = build_container(settings, with_worker=True, worker_models=wanted)
-    assert container.worker is not None  # worker_threads >= 1
+        container = build_container(settings, with_worker=True, worker_here=True, worker_models=wanted)
+    serves = ", ".join(sorted(wanted)) if wanted is not None else "every model"
+    try:
+        if settings.queue.backend == "celery":
+            code = _run_celery_worker(container, wanted, serves, control_stdin)
+        else:
+            _run_database_worker(container, serves, control_stdin)
+            code = 0
+    finally:
+        container.close()
+    logger.info("worker stopped")
+    if code:
+        raise typer.Exit(code)
+
+
+def _announce(owner: str, serves: str, settings: Settings, carrier: str) -> None:
+    logger.info(
+        "worker %s serving %s with %d thread(s) on device %s, jobs from %s (Press CTRL+C to quit)",
+        owner, serves, settings.jobs.worker_threads, settings.engine.device, carrier,
+    )  # fmt: skip
+
+
+def _run_database_worker(container: Container, serves: str, control_stdin: bool) -> None:
+    """Database worker threads until SIGTERM/SIGINT (or, under `serve`, the end of its commands)."""
+    worker = container.worker
+    assert worker is not None  # worker_threads >= 1 and a local queue
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -70,17 +107,51 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    try:
-        container.worker.start()
-        if container.deliverer is not None:
-            container.deliverer.start()
-        serves = ", ".join(sorted(wanted)) if wanted is not None else "every model"
-        logger.info(
-            "worker %s serving %s with %d thread(s) on device %s (Press CTRL+C to quit)",
-            container.worker.owner, serves, settings.jobs.worker_threads, settings.engine.device,
-        )  # fmt: skip
-        while not stopping.wait(0.5):
-            pass
-    finally:
-        container.close()
-    logger.info("worker stopped")
+    container.start()
+    if control_stdin:
+        _read_commands(worker.notify, worker.cancel)
+    _announce(worker.owner, serves, container.settings, "the database")
+    while not stopping.wait(0.5):
+        pass
+
+
+def _run_celery_worker(container: Container, wanted: frozenset[str] | None, serves: str, control_stdin: bool) -> int:
+    """A Celery worker consuming this worker's model queues until a warm shutdown; its exit status."""
+    from sfumato.jobs.celery_queue import CeleryQueue
+    from sfumato.jobs.celery_worker import CeleryWorker
+
+    queue = container.queue
+    assert isinstance(queue, CeleryQueue)
+    settings = container.settings
+    models: list[str | None] = [*sorted(wanted)] if wanted is not None else [*sorted(container.catalog.models), None]
+    worker = CeleryWorker(
+        container.jobs,
+        queue,
+        threads=settings.jobs.worker_threads,
+        lease_s=settings.jobs.lease_s,
+        default_concurrency=settings.jobs.default_key_concurrency,
+        resend_after_s=settings.queue.resend_after_s,
+        models=models,
+        only_models=wanted,
+    )
+    worker.on_ready = lambda: _announce(worker.owner, serves, settings, "Celery")
+    container.start()  # the webhook deliverer
+    if control_stdin:
+        _read_commands(lambda: None, worker.executor.cancel)
+    return worker.run()
+
+
+def _read_commands(wake: Callable[[], None], cancel: Callable[[str], None]) -> None:
+    """`serve`'s commands on stdin (`jobs.worker_process`); their end means the server is gone, so stop."""
+
+    def read() -> None:
+        for raw in sys.stdin:
+            command, _, argument = raw.strip().partition(" ")
+            if command == WAKE:
+                wake()
+            elif command == CANCEL and argument:
+                cancel(argument)
+        logger.info("the server that started this worker is gone; stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=read, name="sfumato-worker-commands", daemon=True).start()

@@ -2,7 +2,7 @@
 `guard()` is the upkeep a running pipeline calls at every step.
 
 A lease names who holds a job as `host:pid:token` (unique per process start), so a recovery sweep
-on the same host can tell a dead holder from a live one (see `LocalWorker.owner_is_dead`).
+on the same host can tell a dead holder from a live one (see `jobs.recovery.owner_is_dead`).
 """
 
 from __future__ import annotations

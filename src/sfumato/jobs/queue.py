@@ -35,6 +35,11 @@ def add_variation_job(session: Session, variation: Variation, generation_id: str
     return _queued_job(session, generation_id, variation.api_key_id, variation_id=variation.id)
 
 
+def generation_jobs(session: Session, generation_id: str) -> list[Job]:
+    """A generation's own job and its variations' jobs."""
+    return list(session.scalars(select(Job).where(Job.generation_id == generation_id)))
+
+
 def _queued_job(session: Session, generation_id: str, api_key_id: str | None, variation_id: str | None) -> Job:
     now = utcnow()
     job = Job(
@@ -44,6 +49,7 @@ def _queued_job(session: Session, generation_id: str, api_key_id: str | None, va
         api_key_id=api_key_id,
         state=JobState.QUEUED,
         attempts=0,
+        enqueued_at=now,  # its message goes out right after the commit (`JobQueue.submitted`)
         created_at=now,
         updated_at=now,
     )
@@ -142,6 +148,90 @@ def _claim_for_key(
         session.commit()
         return None
     return _claim(session, job_id, owner, lease_s, [] if key_id is None else [_running_count(key_id) < limit])
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """A job that is QUEUED but cannot be claimed now: its key is at its concurrency, or it is parked."""
+
+    reason: str
+
+
+def claim_job(
+    session: Session, job_id: str, owner: str, lease_s: float, default_concurrency: int = 10
+) -> Job | NotYet | None:
+    """Claim one named job (a Celery message's), under its key's concurrency as `claim_next_job` does.
+
+    None: nothing to run for this message: the job is gone, finished, RUNNING under someone's lease
+    (a redelivered copy), or its key's jobs are run by the command that made them (concurrency 0).
+    `NotYet`: it stays QUEUED and its message must come back later.
+    """
+    row = session.execute(
+        select(Job.state, Job.api_key_id, Job.not_before, func.coalesce(ApiKey.concurrency, default_concurrency))
+        .outerjoin(ApiKey, ApiKey.id == Job.api_key_id)
+        .where(Job.id == job_id)
+    ).first()
+    if row is None or row[0] != JobState.QUEUED or int(row[3]) < 1:
+        session.commit()
+        return None
+    _state, key_id, not_before, limit = row
+    if not_before is not None and not_before > utcnow():
+        session.commit()
+        return NotYet("parked")
+    conditions: list[ColumnElement[bool]] = []
+    if key_id is not None:
+        session.execute(select(ApiKey.id).where(ApiKey.id == key_id).with_for_update())
+        conditions.append(_running_count(key_id) < int(limit))
+    claimed = _claim(session, job_id, owner, lease_s, conditions)
+    if claimed is not None:
+        return claimed
+    still_queued = session.scalar(select(Job.id).where(Job.id == job_id, Job.state == JobState.QUEUED))
+    session.commit()
+    return NotYet("key at its concurrency") if still_queued is not None else None
+
+
+def mark_sent(session: Session, job_ids: Collection[str]) -> None:
+    """Stamp that a message for each of these jobs was just sent."""
+    if job_ids:
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(list(job_ids)))
+            .values(enqueued_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+
+
+def job_models(session: Session, job_ids: Collection[str]) -> dict[str, str | None]:
+    """The catalog model id of each job's generation (whose queue carries the job)."""
+    rows = session.execute(
+        select(Job.id, Generation.plan["model_id"].as_string())
+        .join(Generation, Generation.id == Job.generation_id)
+        .where(Job.id.in_(list(job_ids)))
+    ).all()
+    session.commit()
+    return {str(job_id): None if model_id is None else str(model_id) for job_id, model_id in rows}
+
+
+def unsent_jobs(
+    session: Session, older_than_s: float, models: Collection[str] | None, limit: int
+) -> list[tuple[str, str | None]]:
+    """QUEUED jobs whose last message went out over `older_than_s` ago (or never), oldest stamp first,
+    as (job id, model id); of `models` only when given. Their messages may be lost."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    model = Generation.plan["model_id"].as_string()
+    query = (
+        select(Job.id, model)
+        .join(Generation, Generation.id == Job.generation_id)
+        .where(Job.state == JobState.QUEUED, or_(Job.enqueued_at.is_(None), Job.enqueued_at < cutoff))
+        .order_by(Job.enqueued_at, Job.created_at)
+        .limit(limit)
+    )
+    if models is not None:
+        query = query.where(model.in_(sorted(models)))
+    rows = session.execute(query).all()
+    session.commit()
+    return [(str(job_id), None if model_id is None else str(model_id)) for job_id, model_id in rows]
 
 
 def claim_generation_job(session: Session, generation_id: str, owner: str, lease_s: float) -> Job | None:
@@ -259,7 +349,7 @@ def running_lease_owners(session: Session) -> set[str]:
 class LapsedJobs:
     """What a recovery sweep did: jobs re-queued, and jobs out of attempts that must now FAIL."""
 
-    requeued: int
+    requeued: list[str]  # job ids
     exhausted: list[tuple[str, int]]  # (job id, attempts used)
 
 
@@ -274,9 +364,13 @@ def requeue_lapsed_jobs(session: Session, max_attempts: int, dead_owners: Collec
         orphaned = or_(orphaned, Job.lease_owner.in_(list(dead_owners)))
     lost = and_(Job.state == JobState.RUNNING, orphaned)
     exhausted = session.execute(select(Job.id, Job.attempts).where(lost, Job.attempts >= max_attempts)).all()
-    result = session.execute(
+    retried = list(session.scalars(select(Job.id).where(lost, Job.attempts < max_attempts)))
+    if not retried:
+        session.commit()
+        return LapsedJobs([], [(str(job_id), int(n)) for job_id, n in exhausted])
+    session.execute(
         update(Job)
-        .where(lost, Job.attempts < max_attempts)
+        .where(Job.id.in_(retried), lost, Job.attempts < max_attempts)
         .values(
             state=transition(JobState.RUNNING, JobState.QUEUED),
             lease_owner=None,
@@ -285,5 +379,6 @@ def requeue_lapsed_jobs(session: Session, max_attempts: int, dead_owners: Collec
         )
         .execution_options(synchronize_session=False)
     )
+    # A concurrent sweep may list some of the same jobs: sending one twice is harmless (the lease decides).
     session.commit()
-    return LapsedJobs(int(result.rowcount), [(str(job_id), int(n)) for job_id, n in exhausted])  # type: ignore[attr-defined]
+    return LapsedJobs([str(job_id) for job_id in retried], [(str(job_id), int(n)) for job_id, n in exhausted])

@@ -23,8 +23,9 @@ from sfumato.domain.status import GenerationStatus
 from sfumato.domain.views import GenerationView, Principal
 from sfumato.engine import Engine
 from sfumato.errors import GENERATION_ARGS_PATH, ClientError, ModelUnavailable, PayloadTooLarge, TooManyRequests
+from sfumato.jobs.dispatch import JobQueue, QueuedJob
 from sfumato.jobs.outputs import generation_prefix
-from sfumato.jobs.queue import add_job
+from sfumato.jobs.queue import add_job, generation_jobs
 from sfumato.jobs.render_request import render_request
 from sfumato.service.elements import element_face
 from sfumato.service.prompts import PromptService
@@ -49,10 +50,6 @@ RATE_WINDOW = timedelta(minutes=1)
 QUEUE_FULL_RETRY_AFTER_S = 5
 
 
-def _nothing_deleted(_generation_id: str) -> None:
-    return None
-
-
 def _ref_path(ref: ImageRef) -> str:
     """The JSON path of the field that named an image; one given whole (v2's `$.parameters...`) is kept."""
     return ref.field if ref.field.startswith("$") else f"{GENERATION_ARGS_PATH}.{ref.field}"
@@ -71,11 +68,10 @@ class GenerationService:
     engine: Engine
     prices: PriceModel
     blobs: BlobStore
-    on_queued: Callable[[], None]
+    # Told of each job committed QUEUED and each generation deleted (so a running one stops mid-render).
+    queue: JobQueue
     queue_cap: int = 200
     rate_per_minute: int = 100
-    # Told the id of each deleted generation, so an in-process worker can stop it mid-render.
-    on_deleted: Callable[[str], None] = _nothing_deleted
     # Rewrites the prompt for `enhancePrompt` (none configured: such a request is a 400).
     prompts: PromptService = dataclass_field(default_factory=lambda: PromptService(None))
     # Checks an uploaded image's file before first use (user id, image id), where clients upload straight
@@ -147,9 +143,9 @@ class GenerationService:
             )
             session.add(generation)
             session.flush()
-            add_job(session, generation)
+            job = add_job(session, generation)
             record_create(session, key.key_id, now, keep=RATE_WINDOW)
-        self.on_queued()
+        self.queue.submitted(QueuedJob(job.id, model.id))
         return CreatedGeneration(generation.id, cost)
 
     def enhanced(
@@ -264,7 +260,8 @@ class GenerationService:
             generation = get_owned_generation(session, generation_id, user_id)
             if generation is None:
                 return False
+            job_ids = [job.id for job in generation_jobs(session, generation_id)]
             session.delete(generation)
-        self.on_deleted(generation_id)
+        self.queue.deleted(generation_id, job_ids)
         self.blobs.delete_prefix(generation_prefix(user_id, generation_id))
         return True

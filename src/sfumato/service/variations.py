@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image
@@ -32,6 +31,7 @@ from sfumato.domain.variations import (
 from sfumato.domain.views import Principal, VariationView
 from sfumato.engine import Engine
 from sfumato.errors import ClientError, ModelUnavailable
+from sfumato.jobs.dispatch import QueuedJob
 from sfumato.jobs.queue import add_variation_job
 from sfumato.jobs.variation_runner import source_picture, unzoom_request
 from sfumato.service.generations import RATE_WINDOW, GenerationService
@@ -67,7 +67,6 @@ class VariationService:
     blobs: BlobStore
     # The limits (queue cap, creation rate) are the key's, shared with its generations.
     generations: GenerationService
-    on_queued: Callable[[], None]
 
     def create(self, key: Principal, request: VariationRequest) -> CreatedVariation:
         """Find the source among the caller's own, check and price the variation, then persist it
@@ -109,9 +108,9 @@ class VariationService:
             )
             session.add(variation)
             session.flush()
-            add_variation_job(session, variation, source.generation_id)
+            job = add_variation_job(session, variation, source.generation_id)
             record_create(session, key.key_id, now, keep=RATE_WINDOW)
-        self.on_queued()
+        self.generations.queue.submitted(QueuedJob(job.id, source.generation_plan.model_id))
         return CreatedVariation(variation.id, cost)
 
     def get(self, user_id: str, variation_id: str) -> VariationView | None:

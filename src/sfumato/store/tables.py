@@ -102,6 +102,9 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # A QUEUED job is not claimed before this (parked while its model's weights download).
     not_before: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # When its last queue message was sent (Celery queue only): a QUEUED job whose message is older than
+    # the resend window and missing from its queue is sent again (`jobs.dispatch`).
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
