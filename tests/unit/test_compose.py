@@ -207,6 +207,9 @@ def _docker_compose() -> list[str]:
         found = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, timeout=60)
         if found.returncode == 0:
             return [docker, "compose"]
+    legacy = shutil.which("docker-compose")  # Debian's docker-compose 1.29 (what .ci/run installs) reads it too
+    if legacy is not None:
+        return [legacy]
     pytest.skip("`docker compose` is not available here; the schema check above lints compose.yaml instead")
 
 
