@@ -14,6 +14,7 @@ import requests
 from leonardo_ai_sdk import LeonardoAiSDK
 from PIL import Image
 
+from sfumato.domain.init_images import checked_image_key
 from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
 from tests.support.images import image_bytes
 from tests.support.moto_s3 import CREDENTIALS, MotoS3, moto_s3
@@ -76,8 +77,10 @@ def test_an_init_image_uploaded_to_the_bucket_feeds_a_generation_whose_images_li
     assert created.object is not None and created.object.sd_generation_job is not None
     generation_id = created.object.sd_generation_job.generation_id
     assert generation_id
-    # Checked before use: the object is now the server's re-encoding, the same pixels without the tail.
-    checked = bucket.client().get_object(Bucket=bucket.bucket, Key=upload["key"])["Body"].read()
+    # Checked before use: the server's re-encoding, the same pixels without the tail, at a key the form
+    # cannot overwrite; the form's own object is gone.
+    checked = bucket.client().get_object(Bucket=bucket.bucket, Key=checked_image_key(upload["key"]))["Body"].read()
+    assert upload["key"] not in bucket.object_keys(upload["key"].rpartition("/")[0])
     assert checked != raw and Image.open(io.BytesIO(checked)).tobytes() == Image.open(io.BytesIO(raw)).tobytes()
 
     with s3_server.http(owner["apiKey"]) as client:
@@ -95,7 +98,7 @@ def test_an_init_image_uploaded_to_the_bucket_feeds_a_generation_whose_images_li
     deleted = sdk.image.delete_generation_by_id(id=generation_id).object
     assert deleted is not None
     assert [key for key in bucket.object_keys() if generation_id in key] == []
-    assert upload["key"] in bucket.object_keys()  # the init image is the user's own, kept
+    assert checked_image_key(upload["key"]) in bucket.object_keys()  # the init image is the user's own, kept
 
 
 def test_a_bad_file_in_the_bucket_is_refused_at_use_and_removed(

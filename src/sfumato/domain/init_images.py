@@ -32,3 +32,11 @@ def checked_extension(value: str) -> str | None:
 
 def init_image_key(user_id: str, image_id: str, extension: str) -> str:
     return f"users/{user_id}/initImages/{image_id}.{extension}"
+
+
+def checked_image_key(form_key: str) -> str:
+    """Where a file uploaded straight to the bucket lives once checked: not the form's key, which the
+    presigned form may overwrite until it expires, so what a render reads is always the checked file."""
+    stem, _, extension = form_key.rpartition(".")
+    return f"{stem}.checked.{extension}"
+

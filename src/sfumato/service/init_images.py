@@ -11,7 +11,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from sfumato.domain.init_images import InitImageKind, UploadState, init_image_key
+from sfumato.domain.init_images import (
+    InitImageKind,
+    UploadState,
+    checked_image_key,
+    init_image_key,
+)
 from sfumato.domain.views import InitImageView, Principal
 from sfumato.errors import ClientError, Forbidden, NotFound, PayloadTooLarge
 from sfumato.storage.blobs import BlobStore
@@ -93,9 +98,11 @@ class InitImageService:
             row = get_owned_init_image(session, image_id, user_id)
             if row is None:
                 return False
-            blob_key = row.blob_key
+            # Its file, and (direct uploads) the form's object beside the checked copy (`settle`).
+            keys = {row.blob_key, init_image_key(row.user_id, row.id, row.extension)}
             session.delete(row)
-        self.blobs.delete(blob_key)
+        for key in sorted(keys):
+            self.blobs.delete(key)
         return True
 
     def accept_upload(self, grant: UploadGrant, data: bytes | None) -> None:
@@ -118,9 +125,10 @@ class InitImageService:
 
     def settle(self, user_id: str, image_id: str) -> None:
         """With direct uploads, check a pending image's object once it is there, as `POST /uploads` checks a
-        local upload: size from a HEAD, then type and pixels by decoding; a good file is re-encoded in place
-        and the image becomes uploaded. A bad one is deleted (the form may be used again while it lasts)
-        and refused with the reason. Nothing there yet leaves the image pending."""
+        local upload: size from a HEAD, then type and pixels by decoding; a good file is re-encoded to a key of
+        its own (`checked_image_key`: the form may still overwrite its object) and the image becomes uploaded.
+        A bad one is deleted (the form may be used again while it lasts) and refused with the reason.
+        Nothing there yet leaves the image pending."""
         if not self.uploads_direct:
             return
         with self.session_factory() as session:
@@ -141,22 +149,27 @@ class InitImageService:
             self.blobs.delete(image.blob_key)
             raise type(refused)(f"init image {image.id}: {refused.message}; upload a good file again") from None
         with contextlib.suppress(Forbidden):  # a racing check of the same object settled it first
-            self._store_checked(image, encoded)
+            # The checked file goes to a key of its own: the form can still overwrite its object until it
+            # expires, and a render must read what was checked.
+            self._store_checked(image, encoded, checked_image_key(image.blob_key))
+            self.blobs.delete(image.blob_key)
 
-    def _store_checked(self, image: InitImageView, encoded: bytes) -> None:
-        """Write a checked file and mark its image uploaded, in one step: exactly once per image."""
+    def _store_checked(self, image: InitImageView, encoded: bytes, key: str | None = None) -> None:
+        """Write a checked file (at `key`, default the image's own) and mark its image uploaded there, in
+        one step: exactly once per image."""
+        key = key or image.blob_key
         written = False
         try:
             with self.session_factory() as session, session.begin():
                 # The row stays locked from this UPDATE to commit: a racing upload of the same form
                 # waits, then finds it uploaded, so only one file is ever written for it.
-                if not mark_uploaded(session, image.id, image.blob_key, self.clock()):
+                if not mark_uploaded(session, image.id, image.blob_key, self.clock(), stored_at=key):
                     raise Forbidden("this upload URL was already used: ask POST /init-image for a new one")
-                self.blobs.put(image.blob_key, encoded)  # a failed write rolls the state back
+                self.blobs.put(key, encoded)  # a failed write rolls the state back
                 written = True
         except Exception:
             if written:  # the commit failed: the image stays pending, so its file goes too
-                self.blobs.delete(image.blob_key)
+                self.blobs.delete(key)
             raise
 
 

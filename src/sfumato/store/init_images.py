@@ -21,13 +21,14 @@ def get_init_image(session: Session, image_id: str) -> InitImage | None:
     return session.get(InitImage, image_id)
 
 
-def mark_uploaded(session: Session, image_id: str, blob_key: str, now: datetime) -> bool:
-    """Move a pending image to uploaded; False if it is not pending (any more). The UPDATE takes the
-    row's write lock until commit, so of two uploads racing for one URL exactly one gets True."""
+def mark_uploaded(session: Session, image_id: str, blob_key: str, now: datetime, stored_at: str | None = None) -> bool:
+    """Move a pending image (whose form wrote `blob_key`) to uploaded, its file now at `stored_at` (default:
+    there); False if it is not pending (any more). The UPDATE takes the row's write lock until commit,
+    so of two uploads racing for one URL exactly one gets True."""
     result = session.execute(
         update(InitImage)
         .where(InitImage.id == image_id, InitImage.blob_key == blob_key, InitImage.state == UploadState.PENDING)
-        .values(state=UploadState.UPLOADED, uploaded_at=now)
+        .values(state=UploadState.UPLOADED, uploaded_at=now, blob_key=stored_at or blob_key)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount) == 1  # type: ignore[attr-defined]

@@ -39,7 +39,7 @@ def owner(container: Container, name: str = "direct") -> Principal:
     return key
 
 
-def test_a_good_object_is_re_encoded_in_place_and_becomes_uploaded(
+def test_a_good_object_is_re_encoded_to_a_key_of_its_own_and_becomes_uploaded(
     container: Container, direct: InitImageService
 ) -> None:
     alice = owner(container)
@@ -50,8 +50,27 @@ def test_a_good_object_is_re_encoded_in_place_and_becomes_uploaded(
     container.blobs.put(upload.key, raw)  # what the client's POST to the bucket does
     settled = direct.get(alice.user_id, upload.upload_id)
     assert settled is not None and settled.state == UploadState.UPLOADED
-    stored = container.blobs.get(upload.key)
+    assert settled.blob_key != upload.key and settled.blob_key.startswith(upload.key.rpartition(".")[0])
+    stored = container.blobs.get(settled.blob_key)
     assert stored != raw and decoded(stored).tobytes() == decoded(raw).tobytes()
+    assert container.blobs.size(upload.key) is None  # the form's object is gone once checked
+
+
+def test_the_form_overwriting_its_object_after_the_check_changes_nothing_a_render_reads(
+    container: Container, direct: InitImageService
+) -> None:
+    alice = owner(container)
+    upload = direct.create(alice, "png", BASE)
+    container.blobs.put(upload.key, image_bytes("PNG", (16, 16)))
+    settled = direct.get(alice.user_id, upload.upload_id)
+    assert settled is not None and settled.state == UploadState.UPLOADED
+    checked = container.blobs.get(settled.blob_key)
+    container.blobs.put(upload.key, b"<svg/> not an image")  # the presigned form is still valid: a second POST
+    again = direct.get(alice.user_id, upload.upload_id)
+    assert again is not None and again.blob_key == settled.blob_key
+    assert container.blobs.get(again.blob_key) == checked
+    assert direct.delete(alice.user_id, upload.upload_id)
+    assert container.blobs.size(upload.key) is None and container.blobs.size(settled.blob_key) is None
 
 
 @pytest.mark.parametrize(
