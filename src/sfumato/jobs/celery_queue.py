@@ -69,10 +69,13 @@ class CeleryQueue:
     def submitted(self, job: QueuedJob) -> None:
         self.send(job.job_id, job.model_id)
 
-    def send(self, job_id: str, model_id: str | None) -> bool:
-        """Publish the job's message (its task id is the job id); False, logged, if the broker refused."""
+    def send(self, job_id: str, model_id: str | None, countdown_s: float | None = None) -> bool:
+        """Publish the job's message (its task id is the job id), to be run no sooner than `countdown_s`
+        from now when given; False, logged, if the broker refused."""
         try:
-            self.app.send_task(TASK_NAME, args=[job_id], task_id=job_id, queue=self.name(model_id))
+            self.app.send_task(
+                TASK_NAME, args=[job_id], task_id=job_id, queue=self.name(model_id), countdown=countdown_s
+            )
         except Exception:  # the job is committed QUEUED: a worker's sweep sends it again later
             log.warning("could not send job %s to the broker; a worker's sweep will", job_id, exc_info=True)
             return False

@@ -22,7 +22,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from typing import Any
@@ -40,8 +39,9 @@ from sfumato.store.tables import Job
 
 log = logging.getLogger(__name__)
 
-# How long a message whose job cannot start yet waits before it is sent again (key busy, parked).
-NOT_YET_WAIT_S = 0.5
+# A message whose job cannot start yet (its key at its concurrency, parked) is sent again to arrive
+# this much later (a Celery countdown: the worker holding it frees its pool slot meanwhile).
+NOT_YET_WAIT_S = 1.0
 # At most this many lost jobs are sent again per model per sweep.
 RESEND_BATCH = 500
 
@@ -81,9 +81,8 @@ class CeleryWorker:
             claimed = claim_job(session, job_id, self.owner, self.lease_s, self.default_concurrency)
         if claimed is None:
             return  # gone, finished, or running under a live lease elsewhere: nothing to do
-        if isinstance(claimed, NotYet):
-            time.sleep(NOT_YET_WAIT_S)
-            self._send_again([job_id])
+        if isinstance(claimed, NotYet):  # sent again to arrive later; no pool slot waits for it meanwhile
+            self._send_again([job_id], countdown_s=NOT_YET_WAIT_S)
             return
         self.executor.execute(
             Lease(self.ctx.session_factory, claimed.id, claimed.generation_id, self.owner, self.lease_s)
@@ -94,14 +93,14 @@ class CeleryWorker:
         if queued:  # a failed try with attempts left, an interrupted run, a parked download
             self._send_again([job_id])
 
-    def _send_again(self, job_ids: list[str]) -> None:
+    def _send_again(self, job_ids: list[str], countdown_s: float | None = None) -> None:
         if not job_ids:
             return
         with self.ctx.session_factory() as session:
             mark_sent(session, job_ids)
             models = job_models(session, job_ids)
         for job_id in job_ids:
-            self.queue.send(job_id, models.get(job_id))
+            self.queue.send(job_id, models.get(job_id), countdown_s)
 
     # The sweep.
     def sweep(self) -> None:
