@@ -4,7 +4,6 @@ a running generation: each against a real server and its real SQLite file."""
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ import httpx
 from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
 from tests.support.models import broken_model_catalog
 from tests.support.polling import poll_until
+from tests.support.processes import crash
 from tests.support.receiver import Receiver
 
 # Slow enough per job (a fraction of a second on one CPU core) that RUNNING is observable.
@@ -187,7 +187,11 @@ def submit_and_kill_while_running(server: Server, api_key: str, count: int, num_
     with server.http(api_key) as client, read_only_db(server) as db:
         ids = [create(client, seed=i, num_images=num_images, **MEDIUM) for i in range(count)]
         poll_until(lambda: any(s == "RUNNING" for _k, s in job_states(db)), 120, 0.02, "no job started RUNNING")
-    server.stop(signal.SIGKILL)
+    # The server and the worker child that runs the jobs: a server killed alone lets its child hand
+    # them back (tests/integration/test_worker_process.py), which is no crash of the worker.
+    assert server.process is not None
+    crash(server.process.pid)
+    server.stop()
     return ids
 
 
