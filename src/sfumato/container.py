@@ -19,6 +19,7 @@ from sfumato.jobs.local_worker import LocalWorker
 from sfumato.jobs.runner import JobContext
 from sfumato.jobs.worker_process import WorkerSupervisor
 from sfumato.service.generations import GenerationService
+from sfumato.service.idempotency import IdempotencyService
 from sfumato.service.init_images import InitImageService
 from sfumato.service.inline_images import InlineImages
 from sfumato.service.keys import KeyService
@@ -49,6 +50,8 @@ class Container:
     v2_generations: V2GenerationService
     # Prompts by the configured LLM (`/prompt/*`, `enhancePrompt`); refuses with 400 without one.
     prompts: PromptService
+    # Replays the first answer of a create retried with the same Idempotency-Key.
+    idempotency: IdempotencyService
     # Signs the upload forms `POST /init-image` hands out and checks them at `POST /uploads`.
     uploads: LocalUploadTarget
     # What running a job needs: the worker's, and `sfumato generate`'s, which runs its own job.
@@ -211,6 +214,7 @@ def build_container(
         init_images=init_images,
         v2_generations=V2GenerationService(generations, init_images, inline),
         prompts=prompts,
+        idempotency=IdempotencyService(session_factory),
         uploads=uploads,
         jobs=ctx,
         queue=queue,

@@ -78,6 +78,20 @@ class NotFound(SfumatoError):
     code = "not-found"
 
 
+class Conflict(SfumatoError):
+    """The same Idempotency-Key's first request is still running."""
+
+    status = 409
+    code = "conflict"
+
+
+class IdempotencyKeyReused(SfumatoError):
+    """An Idempotency-Key sent again with another body (the IETF draft's and Stripe's 422)."""
+
+    status = 422
+    code = "validation-failed"
+
+
 class PayloadTooLarge(SfumatoError):
     status = 413
     code = "bad-request"

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from sfumato.container import Container
@@ -48,6 +48,10 @@ async def current_key(request: Request, container: ContainerDep) -> Principal:
 
 
 KeyDep = Annotated[Principal, Depends(current_key)]
+
+# `Idempotency-Key` on a create route: a retry with the same key and body gets the first answer
+# (service/idempotency.py).
+IdempotencyKeyDep = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 async def _chunks_with_idle_timeout(request: Request, idle_s: float) -> AsyncIterator[bytes]:

@@ -197,3 +197,17 @@ class Variation(Base):
     credit_cost: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class IdempotencyKey(Base):
+    """A create sent with `Idempotency-Key`: which body it was (a hash of route and canonical JSON) and,
+    once it succeeded, the answer every retry of it gets until `expires_at` (docs/http.md)."""
+
+    __tablename__ = "idempotency_keys"
+
+    api_key_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # None: still running
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)

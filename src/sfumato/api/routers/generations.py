@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request
 
-from sfumato.api.deps import ContainerDep, JsonBody, KeyDep, checked_uuid
+from sfumato.api.deps import ContainerDep, IdempotencyKeyDep, JsonBody, KeyDep, checked_uuid
 from sfumato.api.responses import LeonardoJSON
 from sfumato.container import Container
 from sfumato.wire.generation_request import parse_create_generation
@@ -31,10 +33,15 @@ def url_for_files(request: Request, container: Container) -> UrlFor:
 
 
 @router.post("/generations")
-def create_generation(key: KeyDep, payload: JsonBody, container: ContainerDep) -> LeonardoJSON:
+def create_generation(
+    key: KeyDep, payload: JsonBody, container: ContainerDep, idempotency_key: IdempotencyKeyDep = None
+) -> LeonardoJSON:
     # `key` before `payload`: an unauthenticated caller is refused before its body is read.
-    created = container.generations.create(key, parse_create_generation(payload))
-    return LeonardoJSON(generation_job(created.generation_id, created.credit_cost))
+    def create() -> dict[str, Any]:
+        created = container.generations.create(key, parse_create_generation(payload))
+        return generation_job(created.generation_id, created.credit_cost)
+
+    return LeonardoJSON(container.idempotency.run(key.key_id, idempotency_key, "v1/generations", payload, create))
 
 
 @router.get("/generations/{id}")

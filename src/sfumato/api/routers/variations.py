@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from sfumato.api.deps import ContainerDep, JsonBody, KeyDep, checked_uuid
+from sfumato.api.deps import ContainerDep, IdempotencyKeyDep, JsonBody, KeyDep, checked_uuid
 from sfumato.api.responses import LeonardoJSON
 from sfumato.api.routers.generations import url_for_files
 from sfumato.container import Container
@@ -27,31 +27,48 @@ router = APIRouter(tags=["variations"])
 
 
 def _create(
-    key: Principal, payload: Any, container: Container, parse: Callable[[Any], VariationRequest], answer_key: str
+    key: Principal,
+    payload: Any,
+    container: Container,
+    parse: Callable[[Any], VariationRequest],
+    answer_key: str,
+    idempotency_key: str | None,
 ) -> LeonardoJSON:
-    created = container.variations.create(key, parse(payload))
-    return LeonardoJSON(variation_job(answer_key, created.variation_id, created.credit_cost))
+    def create() -> dict[str, Any]:
+        created = container.variations.create(key, parse(payload))
+        return variation_job(answer_key, created.variation_id, created.credit_cost)
+
+    route = f"v1/variations/{answer_key}"
+    return LeonardoJSON(container.idempotency.run(key.key_id, idempotency_key, route, payload, create))
 
 
 # `key` before `payload` in each: an unauthenticated caller is refused before its body is read.
 @router.post("/variations/upscale")
-def create_upscale(key: KeyDep, payload: JsonBody, container: ContainerDep) -> LeonardoJSON:
-    return _create(key, payload, container, parse_upscale, UPSCALE_JOB)
+def create_upscale(
+    key: KeyDep, payload: JsonBody, container: ContainerDep, idempotency_key: IdempotencyKeyDep = None
+) -> LeonardoJSON:
+    return _create(key, payload, container, parse_upscale, UPSCALE_JOB, idempotency_key)
 
 
 @router.post("/variations/nobg")
-def create_nobg(key: KeyDep, payload: JsonBody, container: ContainerDep) -> LeonardoJSON:
-    return _create(key, payload, container, parse_nobg, NOBG_JOB)
+def create_nobg(
+    key: KeyDep, payload: JsonBody, container: ContainerDep, idempotency_key: IdempotencyKeyDep = None
+) -> LeonardoJSON:
+    return _create(key, payload, container, parse_nobg, NOBG_JOB, idempotency_key)
 
 
 @router.post("/variations/unzoom")
-def create_unzoom(key: KeyDep, payload: JsonBody, container: ContainerDep) -> LeonardoJSON:
-    return _create(key, payload, container, parse_unzoom, UNZOOM_JOB)
+def create_unzoom(
+    key: KeyDep, payload: JsonBody, container: ContainerDep, idempotency_key: IdempotencyKeyDep = None
+) -> LeonardoJSON:
+    return _create(key, payload, container, parse_unzoom, UNZOOM_JOB, idempotency_key)
 
 
 @router.post("/variations/universal-upscaler")
-def create_universal_upscale(key: KeyDep, payload: JsonBody, container: ContainerDep) -> LeonardoJSON:
-    return _create(key, payload, container, parse_universal_upscaler, UNIVERSAL_UPSCALER_JOB)
+def create_universal_upscale(
+    key: KeyDep, payload: JsonBody, container: ContainerDep, idempotency_key: IdempotencyKeyDep = None
+) -> LeonardoJSON:
+    return _create(key, payload, container, parse_universal_upscaler, UNIVERSAL_UPSCALER_JOB, idempotency_key)
 
 
 @router.get("/variations/{id}")
