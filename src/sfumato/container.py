@@ -18,6 +18,7 @@ from sfumato.jobs.dispatch import JobQueue, LocalQueue
 from sfumato.jobs.local_worker import LocalWorker
 from sfumato.jobs.runner import JobContext
 from sfumato.jobs.worker_process import WorkerSupervisor
+from sfumato.service.generation_events import GenerationEvents
 from sfumato.service.generations import GenerationService
 from sfumato.service.idempotency import IdempotencyService
 from sfumato.service.init_images import InitImageService
@@ -50,6 +51,8 @@ class Container:
     v2_generations: V2GenerationService
     # Prompts by the configured LLM (`/prompt/*`, `enhancePrompt`); refuses with 400 without one.
     prompts: PromptService
+    # A generation's progress as it moves, read from the database (`GET /generations/{id}/events`).
+    generation_events: GenerationEvents
     # Replays the first answer of a create retried with the same Idempotency-Key.
     idempotency: IdempotencyService
     # Signs the upload forms `POST /init-image` hands out and checks them at `POST /uploads`.
@@ -214,6 +217,7 @@ def build_container(
         init_images=init_images,
         v2_generations=V2GenerationService(generations, init_images, inline),
         prompts=prompts,
+        generation_events=GenerationEvents(session_factory),
         idempotency=IdempotencyService(session_factory),
         uploads=uploads,
         jobs=ctx,

@@ -13,6 +13,7 @@ from sfumato.api.errors import register_error_handlers
 from sfumato.api.middleware import CatchServerErrors, HeadAsGet
 from sfumato.api.routers import (
     elements,
+    events,
     files,
     generations,
     health,
@@ -49,7 +50,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     register_error_handlers(app)
     app.add_middleware(CatchServerErrors)
     app.add_middleware(HeadAsGet)  # added last: outermost, so a HEAD's 500 is headers-only too
-    mounted = [(generations.router, API_PREFIX), (users.router, API_PREFIX), (models.router, API_PREFIX),
+    mounted = [(generations.router, API_PREFIX), (events.router, API_PREFIX), (users.router, API_PREFIX),
+               (models.router, API_PREFIX),
                (init_images.router, API_PREFIX), (variations.router, API_PREFIX), (prompts.router, API_PREFIX),
                (pricing.router, API_PREFIX), (elements.router, API_PREFIX), (v2_generations.router, V2_PREFIX),
                (health.router, ""),

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sfumato.engine import StepCallback
 from sfumato.jobs.lease import Lease, LeaseLost
+from sfumato.jobs.queue import record_progress
 from sfumato.jobs.runner import JobContext, JobInterrupted, abandon_job, run_job
 
 log = logging.getLogger(__name__)
+
+# How often a running job's step is written for progress streams, at most.
+PROGRESS_INTERVAL_S = 0.25
 
 
 class JobExecutor:
@@ -52,18 +57,32 @@ class JobExecutor:
                 self._cancelled.discard(lease.generation_id)
 
     def _step_guard(self, lease: Lease) -> StepCallback:
-        """The per-step callback: shutdown and DELETE checks, then the lease's upkeep."""
+        """The per-step callback: shutdown and DELETE checks, the lease's upkeep, then the progress
+        (written at most every `PROGRESS_INTERVAL_S`, and at the last step)."""
         keep_lease = lease.guard()
+        last_written = 0.0
 
-        def on_step(_done: int, _total: int) -> None:
+        def on_step(done: int, total: int) -> None:
+            nonlocal last_written
             if self.stopping.is_set():
                 raise JobInterrupted
             with self._lock:
                 if lease.generation_id in self._cancelled:
                     raise LeaseLost
             keep_lease()
+            now = time.monotonic()
+            if now - last_written >= PROGRESS_INTERVAL_S or done >= total:
+                last_written = now
+                self._record_progress(lease, done, total)
 
         return on_step
+
+    def _record_progress(self, lease: Lease, done: int, total: int) -> None:
+        try:
+            with self.ctx.session_factory() as session:
+                record_progress(session, lease.job_id, lease.owner, done, total)
+        except Exception:  # progress is for watchers: a busy database must not stop the render
+            log.warning("could not record the progress of job %s", lease.job_id, exc_info=True)
 
     def _abandon(self, lease: Lease, error: Exception) -> None:
         """Retry or end a job whose run broke, now; only if even that fails (the database is down)

@@ -260,6 +260,8 @@ def _claim(
             lease_expires_at=now + timedelta(seconds=lease_s),
             attempts=Job.attempts + 1,
             not_before=None,
+            progress_step=None,
+            progress_total=None,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -327,6 +329,25 @@ def renew_lease(session: Session, job_id: str, owner: str, lease_s: float) -> bo
     )
     session.commit()
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def record_progress(session: Session, job_id: str, owner: str, step: int, total: int) -> None:
+    """The running attempt's step of `total`, while `owner` holds the job (a stale worker writes nothing)."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.lease_owner == owner)
+        .values(progress_step=step, progress_total=total)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def queue_position(session: Session, job: Job) -> int:
+    """How many QUEUED jobs were queued before this QUEUED one (0: it is next), all keys counted."""
+    ahead = session.scalar(
+        select(func.count(Job.id)).where(Job.state == JobState.QUEUED, Job.created_at < job.created_at)
+    )
+    return int(ahead or 0)
 
 
 def holds_job(session: Session, job_id: str, owner: str) -> bool:

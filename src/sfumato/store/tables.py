@@ -105,6 +105,10 @@ class Job(Base):
     # When its last queue message was sent (Celery queue only): a QUEUED job whose message is older than
     # the resend window and missing from its queue is sent again (`jobs.dispatch`).
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The running attempt's denoising step of its total (None before its first step), for the progress
+    # stream (`GET /generations/{id}/events`); written by the worker a few times a second at most.
+    progress_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    progress_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
