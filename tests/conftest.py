@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import torch
 
+from tests.support.modes import MODES, Deployments
 from tests.support.server import TINY_MODEL_ID, Server, run_cli, wait_for_generation
 
 __all__ = ["TINY_MODEL_ID", "Server", "run_cli", "tiny_request", "to_wire", "wait_for_generation"]
@@ -18,21 +19,40 @@ __all__ = ["TINY_MODEL_ID", "Server", "run_cli", "tiny_request", "to_wire", "wai
 torch.set_num_threads(1)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_modes` run against the embedded server and against a scale-out deployment
+    (ids `test_x[embedded]`, `test_x[scaleout]`); the others get the embedded server only."""
+    if "deployment_mode" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_modes"):
+        metafunc.parametrize("deployment_mode", MODES, scope="module")
+
+
+@pytest.fixture(scope="module")
+def deployment_mode() -> str:
+    """The unmarked tests' mode; `pytest_generate_tests` parametrizes it for `both_modes` tests."""
+    return "embedded"
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server for the read-mostly tests; tests that restart servers make their own."""
-    with Server(tmp_path_factory.mktemp("sfumato-data")).running() as instance:
+def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployments]:
+    """The session's servers, each started on first use and kept for the session."""
+    with Deployments(tmp_path_factory) as instance:
         yield instance
 
 
-@pytest.fixture(scope="session")
-def alice(server: Server) -> dict[str, Any]:
-    return server.create_key("alice")
+@pytest.fixture(scope="module")
+def server(deployments: Deployments, deployment_mode: str) -> Server:
+    """One server for the read-mostly tests; tests that restart servers make their own."""
+    return deployments.server(deployment_mode)
 
 
-@pytest.fixture(scope="session")
-def bob(server: Server) -> dict[str, Any]:
-    return server.create_key("bob")
+@pytest.fixture(scope="module")
+def alice(deployments: Deployments, deployment_mode: str) -> dict[str, Any]:
+    return deployments.key(deployment_mode, "alice")
+
+
+@pytest.fixture(scope="module")
+def bob(deployments: Deployments, deployment_mode: str) -> dict[str, Any]:
+    return deployments.key(deployment_mode, "bob")
 
 
 def tiny_request(**overrides: Any) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from tests.conftest import Server, run_cli, tiny_request, wait_for_generation
 from tests.support.images import image_bytes
 from tests.support.polling import poll_until
 
+pytestmark = pytest.mark.both_modes
+
 Route = Callable[[httpx.Client, dict[str, Any]], httpx.Response]
 
 ROUTES: dict[str, Route] = {
@@ -56,7 +58,7 @@ def _variation_body(template: dict[str, Any], image_id: str, variation_id: str) 
 def tenants(server: Server) -> dict[str, Any]:
     owner = server.create_key("bola-owner")
     revoked = server.create_key("bola-owner")  # a second key of the same user, then revoked
-    run_cli(server.data_dir, "keys", "revoke", revoked["apiKeyId"])
+    run_cli(server.data_dir, "keys", "revoke", revoked["apiKeyId"], env=server.env)
     other = server.create_key("bola-other")
     sdk = server.sdk(owner["apiKey"])
     generation_id = sdk.image.create_generation(request=tiny_request()).object.sd_generation_job.generation_id

@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import TINY_MODEL_ID, Server
 
+pytestmark = pytest.mark.both_modes
+
 ARGS = "$.selectionSet.sdGenerationJob.args.arg1"
 OK = {"prompt": "a fox", "modelId": TINY_MODEL_ID, "width": 64, "height": 64, "num_images": 1}
 
@@ -118,7 +120,7 @@ def test_auth_failures_all_look_the_same(server: Server) -> None:
     revoked = server.create_key("soon-revoked")
     from tests.conftest import run_cli
 
-    run_cli(server.data_dir, "keys", "revoke", revoked["apiKey"][:8])
+    run_cli(server.data_dir, "keys", "revoke", revoked["apiKey"][:8], env=server.env)
     bodies = []
     for headers in ({}, {"Authorization": ""}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"},
                     {"Authorization": "Bearer 1f0e5b7a-1111-4222-8333-444455556666"},

@@ -9,9 +9,13 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 
 from tests.conftest import Server, tiny_request, to_wire
+
+# The embedded server (its worker is a child process) and the scale-out deployment (Celery workers, PostgreSQL).
+pytestmark = pytest.mark.both_modes
 
 STEPS = 40
 

@@ -17,6 +17,8 @@ from PIL import Image
 
 from tests.conftest import Server, tiny_request, wait_for_generation
 
+pytestmark = pytest.mark.both_modes
+
 SEED = 5
 
 

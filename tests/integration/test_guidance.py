@@ -19,6 +19,8 @@ from tests.conftest import Server, tiny_request, to_wire
 from tests.integration.test_image_to_image import generate, pixels, uploaded_init_image
 from tests.support.images import picture
 
+pytestmark = pytest.mark.both_modes
+
 SIZE = 64
 
 

@@ -16,8 +16,11 @@ from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import Stabl
 from leonardo_ai_sdk import LeonardoAiSDK
 from PIL import Image
 
+from sfumato.engine.weights.tiny import ensure_tiny_model
 from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
 from tests.support.images import picture
+
+pytestmark = pytest.mark.both_modes
 
 SIZE = 64
 SEED = 3  # one seed for every render here: the outputs differ only by what the test varies
@@ -71,9 +74,10 @@ def vae_round_trip(server: Server, image: Image.Image) -> np.ndarray:
 
     Sfumato Tiny has random weights, so its VAE cannot reproduce a picture (any output is ~60/255
     from the image itself); what image-to-image keeps of the init image is its latent, and this is
-    that latent drawn back. The model's files are the ones the server built and renders with.
+    that latent drawn back. The model's files are the ones the server built and renders with (an
+    API-only scale-out server renders nothing: the same build, byte-identical, is made there for this).
     """
-    pipe = StableDiffusionPipeline.from_pretrained(server.data_dir / "models" / "sfumato-tiny")
+    pipe = StableDiffusionPipeline.from_pretrained(ensure_tiny_model(server.data_dir / "models" / "sfumato-tiny"))
     with torch.inference_mode():
         latent = pipe.vae.encode(pipe.image_processor.preprocess(image)).latent_dist.mean
         decoded = pipe.image_processor.postprocess(pipe.vae.decode(latent).sample, output_type="pil")[0]

@@ -18,6 +18,8 @@ from tests.conftest import Server
 from tests.support.images import bomb_png, complete_bomb_png, decoded, image_bytes, picture
 from tests.support.polling import poll_until
 
+# Embedded-only: about the local store's own upload form (/uploads, its signature, files under the data dir,
+# /files URLs); the S3 presigned POST is tested in test_s3_storage.
 UPLOAD_MAX_BYTES = 512 * 1024
 
 

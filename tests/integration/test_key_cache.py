@@ -10,6 +10,8 @@ from sfumato.service.key_cache import KEY_CACHE_TTL_S
 from tests.conftest import Server, run_cli
 from tests.support.polling import poll_until
 
+pytestmark = pytest.mark.both_modes
+
 
 def test_a_key_revoked_by_the_cli_while_in_use_stops_working_within_the_ttl(server: Server) -> None:
     issued = server.create_key("revoked-in-use")
@@ -18,7 +20,7 @@ def test_a_key_revoked_by_the_cli_while_in_use_stops_working_within_the_ttl(serv
     assert me is not None and me.user_details and me.user_details[0].user is not None
     assert me.user_details[0].user.id == issued["userId"]
 
-    run_cli(server.data_dir, "keys", "revoke", issued["apiKeyId"])
+    run_cli(server.data_dir, "keys", "revoke", issued["apiKeyId"], env=server.env)
 
     def refused() -> bool:
         try:

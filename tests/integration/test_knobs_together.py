@@ -9,11 +9,14 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import Server
 from tests.integration.test_image_to_image import generate, pixels, uploaded_init_image
 from tests.support.images import picture
+
+pytestmark = pytest.mark.both_modes
 
 SIZE = 64
 BUILTIN_ELEMENT = "33c0cdca-793a-4abb-8634-f9f8a68b47bf"  # the shipped catalog's Sfumato Tiny Element

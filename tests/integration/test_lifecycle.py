@@ -7,9 +7,12 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import TINY_MODEL_ID, Server, tiny_request, wait_for_generation
+
+pytestmark = pytest.mark.both_modes
 
 
 def create(server: Server, key: dict[str, Any], **overrides: Any) -> str:

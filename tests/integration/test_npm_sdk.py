@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.conftest import TINY_MODEL_ID, Server
 from tests.support.npm import run_script
+
+pytestmark = pytest.mark.both_modes
 
 
 def test_npm_sdk_accepts_the_whole_lifecycle(server: Server) -> None:

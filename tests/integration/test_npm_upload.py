@@ -12,6 +12,8 @@ from tests.conftest import Server
 from tests.support.images import decoded, image_bytes, picture
 from tests.support.npm import run_script
 
+# Embedded-only: asserts the local store's /uploads form and /files URLs (S3 uploads: test_s3_storage).
+
 
 def test_npm_sdk_uploads_reads_and_deletes_init_images(server: Server, tmp_path: Path) -> None:
     key = server.create_key("npm-upload")

@@ -22,6 +22,8 @@ from PIL import Image
 from tests.conftest import Server, tiny_request, wait_for_generation
 from tests.support.fake_llm import FakeLlm, marked
 
+pytestmark = pytest.mark.both_modes
+
 SAFETY_CATALOG = """
 [[safety_checker]]
 id = "flag-everything"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import Server, tiny_request, wait_for_generation
+
+pytestmark = pytest.mark.both_modes
 
 
 def test_other_user_cannot_read_list_or_delete(server: Server, alice: dict[str, Any], bob: dict[str, Any]) -> None:

@@ -16,6 +16,8 @@ from tests.integration.test_image_to_image import generate as finished_generatio
 from tests.integration.test_image_to_image import pixels, uploaded_init_image
 from tests.support.images import picture
 
+pytestmark = pytest.mark.both_modes
+
 SIZE = 64
 SEED = 11
 

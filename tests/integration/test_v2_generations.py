@@ -13,11 +13,14 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import Server
 from tests.support.images import picture
 from tests.support.polling import poll_until
+
+pytestmark = pytest.mark.both_modes
 
 SEED = 11
 DYNAMIC = "111dc692-d470-4eec-b791-3475abac4c46"

@@ -17,6 +17,8 @@ from PIL import Image
 from tests.conftest import Server, tiny_request, wait_for_generation
 from tests.support.polling import poll_until
 
+pytestmark = pytest.mark.both_modes
+
 SIDE = 64  # tiny_request's width and height
 
 
