@@ -225,7 +225,7 @@ def embedded(data_dir: Path, worker_process: bool) -> Iterator[Server]:
 
 @contextmanager
 def scaled(data_dir: Path, broker: str, workers: int) -> Iterator[Server]:
-    with deployment(data_dir, broker=broker, workers=workers, **ENV) as running:
+    with deployment(data_dir, broker=broker, workers=workers, s3_process=True, **ENV) as running:
         yield running.server
 
 

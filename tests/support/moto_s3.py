@@ -3,14 +3,19 @@ Real HTTP, real boto3 signing; nothing leaves the machine."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 from moto.server import ThreadedMotoServer
 
 from sfumato.storage.s3 import s3_client
+from tests.support.polling import poll_until
 from tests.support.server import free_port
 
 REGION = "us-east-1"
@@ -30,6 +35,34 @@ class MotoS3:
         """Every object key in the bucket under `prefix`, sorted."""
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+@contextmanager
+def moto_s3_process(bucket: str = "sfumato-test") -> Iterator[MotoS3]:
+    """moto's server in a process of its own (`moto_server`), for benchmarks: in the measuring process
+    it would take the GIL from the clients being timed."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        endpoint = MotoS3(f"http://127.0.0.1:{port}", bucket)
+        poll_until(lambda: _answers(endpoint.endpoint_url), 60, 0.1, "moto_server did not start")
+        endpoint.client().create_bucket(Bucket=bucket)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _answers(url: str) -> bool | None:
+    try:
+        httpx.get(url, timeout=1)
+    except httpx.HTTPError:
+        return None
+    return True
 
 
 @contextmanager

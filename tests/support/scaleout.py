@@ -11,23 +11,27 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.moto_s3 import CREDENTIALS, MotoS3, moto_s3
+from tests.support.moto_s3 import CREDENTIALS, MotoS3, moto_s3, moto_s3_process
 from tests.support.server import Server
 from tests.support.services import broker_url, postgres_database, queue_namespace
 from tests.support.workers import Worker
 
 
 @contextmanager
-def scaleout_environment(broker: str = "redis", **settings: str) -> Iterator[tuple[dict[str, str], MotoS3]]:
+def scaleout_environment(
+    broker: str = "redis", *, s3_process: bool = False, **settings: str
+) -> Iterator[tuple[dict[str, str], MotoS3]]:
     """The `SFUMATO_*` (and AWS) variables of a scale-out deployment with its own database, bucket and
-    queues, plus the bucket; `settings` adds or overrides variables. Skips/fails without the services."""
+    queues, plus the bucket; `settings` adds or overrides variables. Skips/fails without the services.
+    `s3_process`: moto in a process of its own (benchmarks), not a thread of this one."""
     url = broker_url(broker)
     with ExitStack() as stack:
         database = stack.enter_context(postgres_database())
         saved = {name: os.environ.get(name) for name in CREDENTIALS}
         os.environ.update(CREDENTIALS)  # the test process signs S3 requests too (listing the bucket)
         stack.callback(_restore, saved)
-        bucket = stack.enter_context(moto_s3(f"sfumato-{uuid.uuid4().hex[:10]}"))
+        s3 = moto_s3_process if s3_process else moto_s3
+        bucket = stack.enter_context(s3(f"sfumato-{uuid.uuid4().hex[:10]}"))
         env = {
             **CREDENTIALS,
             "SFUMATO_DATABASE_URL": database,
@@ -89,9 +93,11 @@ class Deployment:
 
 
 @contextmanager
-def deployment(data_dir: Path, broker: str = "redis", workers: int = 1, **settings: str) -> Iterator[Deployment]:
+def deployment(
+    data_dir: Path, broker: str = "redis", workers: int = 1, *, s3_process: bool = False, **settings: str
+) -> Iterator[Deployment]:
     """A started scale-out deployment for the block, stopped (and its database dropped) after it."""
-    with scaleout_environment(broker, **settings) as (env, bucket):
+    with scaleout_environment(broker, s3_process=s3_process, **settings) as (env, bucket):
         running = Deployment(data_dir, env, bucket, workers=workers)
         try:
             running.start()
