@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -296,6 +296,12 @@ class PriceSettings(_Group):
     )
 
 
+class WebSettings(_Group):
+    """The web page at `/` (docs: README "The web page"): optional, the API works without it."""
+
+    ui: bool = _flat("ui", "web_ui", True, description="Serve the web page at / and its files at /static/.")
+
+
 class LlmSettings(_Group):
     """The OpenAI-compatible chat-completions endpoint behind `enhancePrompt` and `/prompt/*` (docs/prompts.md)."""
 
@@ -329,6 +335,38 @@ class LlmSettings(_Group):
         return self
 
 
+class OpenAISettings(_Group):
+    """The OpenAI Images API door (`/v1/images/*`, `/v1/models`; docs/openai.md)."""
+
+    enabled: bool = _flat("enabled", "openai_api", True, description="Serve the OpenAI Images API under /v1.")
+    default_model: str = _flat(
+        "default_model",
+        "openai_default_model",
+        "sfumato-tiny",
+        min_length=1,
+        description="The model (catalog id, v2 slug or alias) a request without `model` gets.",
+    )
+    model_aliases: dict[str, str] = _flat(
+        "model_aliases",
+        "openai_model_aliases",
+        {},
+        description='JSON object: OpenAI model names to a catalog id or v2 slug ({"dall-e-3": "sd-turbo"}).',
+    )
+    wait_s: float = _flat(
+        "wait_s",
+        "openai_wait_s",
+        300.0,
+        gt=0,
+        description="How long a request waits for its generation; then a 504 names it (it still completes).",
+    )
+
+    @field_validator("model_aliases", mode="before")
+    @classmethod
+    def _aliases_from_json(cls, value: Any) -> Any:
+        """The environment gives the aliases as a JSON string."""
+        return json.loads(value) if isinstance(value, str) else value
+
+
 class Settings(BaseSettings):
     """Everything a Sfumato process can be told; see README "Configuration"."""
 
@@ -347,6 +385,8 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     prices: PriceSettings = Field(default_factory=PriceSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @model_validator(mode="before")
     @classmethod

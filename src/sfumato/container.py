@@ -24,6 +24,7 @@ from sfumato.service.idempotency import IdempotencyService
 from sfumato.service.init_images import InitImageService
 from sfumato.service.inline_images import InlineImages
 from sfumato.service.keys import KeyService
+from sfumato.service.openai_images import OpenAIImagesService
 from sfumato.service.prompts import PromptService
 from sfumato.service.v2_generations import V2GenerationService
 from sfumato.service.variations import VariationService
@@ -55,6 +56,8 @@ class Container:
     generation_events: GenerationEvents
     # Replays the first answer of a create retried with the same Idempotency-Key.
     idempotency: IdempotencyService
+    # The OpenAI Images API door (`/v1/images/*`): requests through `generations`, waited for.
+    openai_images: OpenAIImagesService
     # Signs the upload forms `POST /init-image` hands out and checks them at `POST /uploads`.
     uploads: LocalUploadTarget
     # What running a job needs: the worker's, and `sfumato generate`'s, which runs its own job.
@@ -219,6 +222,7 @@ def build_container(
         prompts=prompts,
         generation_events=GenerationEvents(session_factory),
         idempotency=IdempotencyService(session_factory),
+        openai_images=OpenAIImagesService(generations, init_images, settings.openai),
         uploads=uploads,
         jobs=ctx,
         queue=queue,

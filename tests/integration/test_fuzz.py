@@ -123,7 +123,13 @@ def encode(value: Any) -> bytes:
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = Server(
         tmp_path_factory.mktemp("fuzz"),
-        env={"SFUMATO_WORKER_THREADS": "0", "SFUMATO_KEY_RATE_PER_MINUTE": "100000", "SFUMATO_KEY_QUEUE_CAP": "100000"},
+        # The web page off: `/{0}` with a segment such as `?x` is GET /, the page's HTML (test_web_ui.py), not JSON.
+        env={
+            "SFUMATO_WORKER_THREADS": "0",
+            "SFUMATO_KEY_RATE_PER_MINUTE": "100000",
+            "SFUMATO_KEY_QUEUE_CAP": "100000",
+            "SFUMATO_WEB_UI": "false",
+        },
     )
     with server.running():
         yield server

@@ -19,6 +19,7 @@ from sfumato.api.routers import (
     health,
     init_images,
     models,
+    openai_images,
     pricing,
     prompts,
     uploads,
@@ -28,6 +29,7 @@ from sfumato.api.routers import (
 )
 from sfumato.config import Settings
 from sfumato.container import Container, build_container
+from sfumato.web.router import build_router as build_web_router
 
 API_PREFIX = "/api/rest/v1"
 V2_PREFIX = "/api/rest/v2"
@@ -45,7 +47,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         finally:
             built.close()
 
-    app = FastAPI(title="Sfumato", version=__version__, lifespan=lifespan, docs_url="/docs")
+    # No trailing-slash redirects: `/generations/` is an unknown path (404, Leonardo's body), never an empty 307.
+    app = FastAPI(title="Sfumato", version=__version__, lifespan=lifespan, docs_url="/docs", redirect_slashes=False)
     app.state.container = built
     register_error_handlers(app)
     app.add_middleware(CatchServerErrors)
@@ -56,6 +59,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
                (pricing.router, API_PREFIX), (elements.router, API_PREFIX), (v2_generations.router, V2_PREFIX),
                (health.router, ""),
                (files.router, ""), (uploads.router, "")]  # fmt: skip
+    if settings.web.ui:  # the web page at / (SFUMATO_WEB_UI=false: the API alone)
+        mounted.append((build_web_router(settings), ""))
+    if settings.openai.enabled:  # the OpenAI Images API, its paths from /v1 (docs/openai.md)
+        mounted.append((openai_images.router, ""))
     for router, prefix in mounted:
         app.include_router(router, prefix=prefix)
     app.state.allowed_methods = AllowedMethods(mounted)

@@ -27,7 +27,7 @@ def test_a_queued_then_running_then_retried_then_complete_generation_reads_in_or
             total=10,
             queue_position=None,
             images=(("i0", "u0"), ("i1", "u1")),
-        ),  # fmt: skip
+        ),
     ]
     seen: list[tuple[EventId, str, dict[str, object]]] = []
     last: EventId | None = None
