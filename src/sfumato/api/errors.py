@@ -10,12 +10,14 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sfumato.api.responses import LeonardoJSON
 from sfumato.errors import ClientError, ServiceUnavailable, SfumatoError
+from sfumato.wire.openai_images import http_error_body
 from sfumato.wire.types import field_path
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,11 @@ def error_response(error: SfumatoError, headers: dict[str, str] | None = None) -
 
 def _http_error(status: int, message: str, code: str) -> LeonardoJSON:
     return LeonardoJSON({"error": message, "path": "$", "code": code}, status_code=status)
+
+
+def _openai_path(path: str) -> bool:
+    """Paths of the OpenAI door (`/v1/...`), whose clients read OpenAI's error body."""
+    return path == "/v1" or path.startswith("/v1/")
 
 
 def register_error_handlers(app: FastAPI) -> None:
@@ -49,7 +56,10 @@ def register_error_handlers(app: FastAPI) -> None:
         return error_response(busy, headers=busy.headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> LeonardoJSON:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if _openai_path(request.url.path) and error.status_code in (404, 405):  # the OpenAI door's own shape
+            message = f"Invalid URL ({request.method} {request.url.path})"
+            return JSONResponse(http_error_body(error.status_code, message), status_code=error.status_code)
         if error.status_code == 404:
             return _http_error(404, "Endpoint not found", "not-found")
         if error.status_code == 405:
