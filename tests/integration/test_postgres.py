@@ -6,8 +6,6 @@ fails instead when SFUMATO_REQUIRE_SERVICES=1 (CI).
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,32 +16,16 @@ from alembic.script import ScriptDirectory
 from sfumato.store.db import MIGRATIONS_DIR
 from tests.conftest import Server, tiny_request, to_wire, wait_for_generation
 from tests.integration.test_faults import BURST_LIMITS, check_burst_limits
+from tests.support.services import postgres_database
 from tests.unit.store.test_migrations import check_plan_is_the_record
 from tests.unit.store.test_variation_migration import check_variations_migrate
-
-ADMIN_URL = os.environ.get("SFUMATO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        if os.environ.get("SFUMATO_REQUIRE_SERVICES") == "1":
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {error.__class__.__name__}")
-    name = f"sfumato_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database() as url:
+        yield url
 
 
 def test_lifecycle_and_tenancy_on_postgres(tmp_path: Path, postgres_url: str) -> None:

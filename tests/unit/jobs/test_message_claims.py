@@ -4,16 +4,12 @@ message is old is listed to be sent again, one just sent is not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select, update
 
 from sfumato.catalog import TINY_MODEL_ID
-from sfumato.config import Settings
-from sfumato.container import Container, build_container
+from sfumato.container import Container
 from sfumato.domain.generation import GenerationRequest
 from sfumato.domain.views import Principal
 from sfumato.jobs.queue import NotYet, claim_job, job_models, mark_sent, park_job, requeue_lapsed_jobs, unsent_jobs
@@ -21,13 +17,6 @@ from sfumato.store.repositories import utcnow
 from sfumato.store.tables import Job
 
 REQUEST = GenerationRequest(prompt="a cat", model_id=TINY_MODEL_ID, width=64, height=64, num_images=1)
-
-
-@pytest.fixture
-def container(tmp_path: Path) -> Iterator[Container]:
-    container = build_container(Settings(data_dir=tmp_path, worker_threads=0), with_worker=False)
-    yield container
-    container.close()
 
 
 def _key(container: Container, concurrency: int) -> Principal:

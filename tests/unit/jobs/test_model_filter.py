@@ -3,27 +3,14 @@ models; another model's job waits, QUEUED, for a worker that serves it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from sfumato.catalog import TINY_MODEL_ID
-from sfumato.config import Settings
-from sfumato.container import Container, build_container
+from sfumato.container import Container
 from sfumato.domain.generation import GenerationRequest
 from sfumato.domain.status import JobState
 from sfumato.jobs.queue import claim_next_job
 
 REQUEST = GenerationRequest(prompt="a cat", model_id=TINY_MODEL_ID, width=64, height=64, num_images=1)
 OTHER_MODEL_ID = "00000000-0000-0000-0000-000000000000"
-
-
-@pytest.fixture
-def container(tmp_path: Path) -> Iterator[Container]:
-    container = build_container(Settings(data_dir=tmp_path, worker_threads=0), with_worker=False)
-    yield container
-    container.close()
 
 
 def test_a_worker_claims_only_its_models_jobs(container: Container) -> None:

@@ -3,29 +3,18 @@ before its time; a key with concurrency 0 (the CLI's) is left to whoever runs it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import update
 
 from sfumato.catalog import TINY_MODEL_ID
-from sfumato.config import Settings
-from sfumato.container import Container, build_container
+from sfumato.container import Container
 from sfumato.domain.generation import GenerationRequest
 from sfumato.jobs.queue import claim_generation_job, claim_next_job, park_job
 from sfumato.store.repositories import utcnow
 from sfumato.store.tables import Job
 
 REQUEST = GenerationRequest(prompt="a cat", model_id=TINY_MODEL_ID, width=64, height=64, num_images=1)
-
-
-@pytest.fixture
-def container(tmp_path: Path) -> Iterator[Container]:
-    container = build_container(Settings(data_dir=tmp_path, worker_threads=0), with_worker=False)
-    yield container
-    container.close()
 
 
 def test_a_parked_job_is_claimed_only_after_its_time_and_keeps_its_attempts(container: Container) -> None:
