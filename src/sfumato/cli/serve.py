@@ -97,6 +97,14 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with refusing_engine_settings():
         fastapi_app = create_app(settings)
+    supervisor = fastapi_app.state.container.supervisor
+    if supervisor is not None:  # the worker process first: settings it refuses stop the server too
+        from sfumato.jobs.worker_process import WorkerRefused
+
+        try:
+            supervisor.start()
+        except WorkerRefused:
+            raise typer.Exit(2) from None  # the worker said why, on the stderr it shares with us
     base_url = f"http://{_host_port(settings.server.host, bound_port)}"
     _say_how_to_get_real_pictures(fastapi_app.state.container.catalog, settings.models_dir)
     if dev_key:

@@ -25,7 +25,7 @@ import typer
 from sfumato.cli.common import DataDir, load_settings, refuse, refusing_engine_settings
 from sfumato.cli.db import require_current_schema
 from sfumato.config import Settings
-from sfumato.jobs.worker_process import CANCEL, WAKE
+from sfumato.jobs.worker_process import CANCEL, READY, WAKE
 
 if TYPE_CHECKING:
     from sfumato.container import Container
@@ -54,6 +54,9 @@ def worker(
     control_stdin: Annotated[
         bool, typer.Option("--control-stdin", hidden=True, help="Read `serve`'s commands on stdin (internal).")
     ] = False,
+    ready_fd: Annotated[
+        int | None, typer.Option("--ready-fd", hidden=True, help="Say `ready` on this fd once serving (internal).")
+    ] = None,
 ) -> None:
     """Run the job worker alone: claim queued generations from the database and render them."""
     settings = load_settings(data_dir, worker_threads=concurrency, device=device)
@@ -77,9 +80,9 @@ def worker(
     serves = ", ".join(sorted(wanted)) if wanted is not None else "every model"
     try:
         if settings.queue.backend == "celery":
-            code = _run_celery_worker(container, wanted, serves, control_stdin)
+            code = _run_celery_worker(container, wanted, serves, control_stdin, ready_fd)
         else:
-            _run_database_worker(container, serves, control_stdin)
+            _run_database_worker(container, serves, control_stdin, ready_fd)
             code = 0
     finally:
         container.close()
@@ -88,14 +91,20 @@ def worker(
         raise typer.Exit(code)
 
 
-def _announce(owner: str, serves: str, settings: Settings, carrier: str) -> None:
+def _announce(owner: str, serves: str, settings: Settings, carrier: str, ready_fd: int | None) -> None:
     logger.info(
         "worker %s serving %s with %d thread(s) on device %s, jobs from %s (Press CTRL+C to quit)",
         owner, serves, settings.jobs.worker_threads, settings.engine.device, carrier,
     )  # fmt: skip
+    if ready_fd is not None:  # `serve` waits for this before it starts answering (jobs.worker_process)
+        try:
+            os.write(ready_fd, READY)
+            os.close(ready_fd)
+        except OSError:
+            logger.warning("could not tell the server this worker is ready", exc_info=True)
 
 
-def _run_database_worker(container: Container, serves: str, control_stdin: bool) -> None:
+def _run_database_worker(container: Container, serves: str, control_stdin: bool, ready_fd: int | None) -> None:
     """Database worker threads until SIGTERM/SIGINT (or, under `serve`, the end of its commands)."""
     worker = container.worker
     assert worker is not None  # worker_threads >= 1 and a local queue
@@ -110,12 +119,14 @@ def _run_database_worker(container: Container, serves: str, control_stdin: bool)
     container.start()
     if control_stdin:
         _read_commands(worker.notify, worker.cancel)
-    _announce(worker.owner, serves, container.settings, "the database")
+    _announce(worker.owner, serves, container.settings, "the database", ready_fd)
     while not stopping.wait(0.5):
         pass
 
 
-def _run_celery_worker(container: Container, wanted: frozenset[str] | None, serves: str, control_stdin: bool) -> int:
+def _run_celery_worker(
+    container: Container, wanted: frozenset[str] | None, serves: str, control_stdin: bool, ready_fd: int | None
+) -> int:
     """A Celery worker consuming this worker's model queues until a warm shutdown; its exit status."""
     from sfumato.jobs.celery_queue import CeleryQueue
     from sfumato.jobs.celery_worker import CeleryWorker
@@ -134,7 +145,7 @@ def _run_celery_worker(container: Container, wanted: frozenset[str] | None, serv
         models=models,
         only_models=wanted,
     )
-    worker.on_ready = lambda: _announce(worker.owner, serves, settings, "Celery")
+    worker.on_ready = lambda: _announce(worker.owner, serves, settings, "Celery", ready_fd)
     container.start()  # the webhook deliverer
     if control_stdin:
         _read_commands(lambda: None, worker.executor.cancel)

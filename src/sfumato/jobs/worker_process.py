@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -31,6 +32,16 @@ HEALTHY_RUN_S = 60.0
 
 WAKE = "wake"
 CANCEL = "cancel"
+READY = b"ready\n"
+# The status `sfumato worker` exits with when it refuses its settings (`cli.common.refuse`): a child
+# that does so before it ever served is not restarted, and the server does not start either.
+REFUSED = 2
+# How long `start()` waits for the first child to say it serves (it loads torch and the catalog).
+READY_TIMEOUT_S = 300.0
+
+
+class WorkerRefused(Exception):
+    """The worker refused the server's settings (it said why on stderr, shared with the server's)."""
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
@@ -54,10 +65,43 @@ class WorkerSupervisor:
         process = self._process
         return process.pid if process is not None else None
 
-    def start(self) -> None:
-        self._spawn()
+    def start(self, ready_timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Start the child and wait until it serves, so settings it cannot honour (a device this machine
+        lacks, an engine option) stop the server at start, as an in-process worker's would: WorkerRefused.
+        A child that dies otherwise is restarted by the watcher, as later."""
+        if self._watcher is not None:
+            return  # started already (`sfumato serve` starts it before the app's lifespan does)
+        ready_read = self._spawn(report_ready=True)
+        code = self._await_ready(ready_read, ready_timeout_s)
+        if code == REFUSED:
+            self._stopping.set()
+            raise WorkerRefused(f"the worker process refused its settings (exit status {code})")
         self._watcher = threading.Thread(target=self._watch, name="sfumato-worker-supervisor", daemon=True)
         self._watcher.start()
+
+    def _await_ready(self, ready_read: int | None, timeout_s: float) -> int | None:
+        """None once the child says it serves (or has not said so in `timeout_s`); its exit status if it
+        ended first."""
+        assert ready_read is not None
+        deadline = time.monotonic() + timeout_s
+        said = b""
+        try:
+            while READY not in said:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([ready_read], [], [], left)[0]:
+                    return None
+                chunk = os.read(ready_read, 64)
+                if not chunk:  # the child closed it without saying so: it is ending
+                    process = self._process
+                    assert process is not None
+                    try:
+                        return process.wait(30)
+                    except subprocess.TimeoutExpired:
+                        return None
+                said += chunk
+            return None
+        finally:
+            os.close(ready_read)
 
     def notify(self) -> None:
         """A job was queued: have the worker claim it now."""
@@ -86,16 +130,29 @@ class WorkerSupervisor:
         if self._watcher is not None:
             self._watcher.join(5)
 
-    def _spawn(self) -> None:
+    def _spawn(self, report_ready: bool = False) -> int | None:
+        """Start a child; with `report_ready`, the read end of the pipe it says "ready" on."""
         command = [sys.executable, "-m", "sfumato", "worker", "--control-stdin"]
-        # A session of its own: a terminal's Ctrl-C reaches the server only, which then stops the child
-        # in order (a child stopped first would be restarted mid-shutdown).
-        process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, env=child_environment(self.settings), start_new_session=True
-        )
+        ready_read, ready_write = os.pipe() if report_ready else (None, None)
+        if ready_write is not None:
+            command += ["--ready-fd", str(ready_write)]
+        try:
+            # A session of its own: a terminal's Ctrl-C reaches the server only, which then stops the
+            # child in order (a child stopped first would be restarted mid-shutdown).
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                env=child_environment(self.settings),
+                start_new_session=True,
+                pass_fds=() if ready_write is None else (ready_write,),
+            )
+        finally:
+            if ready_write is not None:
+                os.close(ready_write)
         with self._lock:
             self._process, self._stdin = process, process.stdin
         log.info("worker process %d started", process.pid)
+        return ready_read
 
     def _tell(self, line: str) -> None:
         with self._lock:
