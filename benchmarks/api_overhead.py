@@ -182,7 +182,7 @@ def main() -> None:
             post_p50, get_p50, _, _ = api_latencies(server, args.requests, args.clients)
         ratios("api_only", floor, post_p50, get_p50)
 
-        print("-- with 1 in-process worker rendering the burst")
+        print("-- with 1 worker rendering the burst (serve's supervised child process, the default)")
         with Server(data_dir / "worker", env=env).running() as server:
             post_p50, get_p50, key, target = api_latencies(server, args.requests, args.clients)
             ratios("with_worker", floor, post_p50, get_p50)

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("sfumato.worker")
 
+# The scheduling niceness of the worker `serve` supervises: on a machine shared with the API, the API's
+# requests preempt the render (on a GPU the render mostly waits on the device anyway).
+SERVED_WORKER_NICENESS = 10
+
 
 def _model_ids(models: str | None) -> frozenset[str] | None:
     if models is None:
@@ -60,6 +64,9 @@ def worker(
 ) -> None:
     """Run the job worker alone: claim queued generations from the database and render them."""
     settings = load_settings(data_dir, worker_threads=concurrency, device=device)
+    if control_stdin:
+        # Under `serve`, on the server's machine: requests go first, a render takes the CPU time left.
+        os.nice(SERVED_WORKER_NICENESS)
     if settings.jobs.worker_threads < 1:
         refuse("nothing to run", "a worker needs --concurrency (SFUMATO_WORKER_THREADS) of at least 1")
     wanted = _model_ids(models)
