@@ -77,6 +77,7 @@ def test_the_worker_is_a_child_process_and_the_server_never_loads_torch(supervis
     assert owner == worker != server_pid(supervised)
     assert loaded_torch(worker)
     assert not loaded_torch(server_pid(supervised))
+    assert httpx.get(f"{supervised.base_url}/healthz", timeout=10).json() == {"status": "ok", "worker": True}
 
 
 def test_a_killed_worker_is_replaced_and_its_job_completes(supervised: Server, api_key: str) -> None:

@@ -61,6 +61,12 @@ class WorkerSupervisor:
         self._watcher: threading.Thread | None = None
 
     @property
+    def alive(self) -> bool:
+        """Whether the worker process runs now (between a death and its restart it does not)."""
+        process = self._process
+        return process is not None and process.poll() is None
+
+    @property
     def pid(self) -> int | None:
         process = self._process
         return process.pid if process is not None else None

@@ -14,4 +14,6 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz")
 def healthz(container: ContainerDep) -> LeonardoJSON:
     ping(container.db)
-    return LeonardoJSON({"status": "ok", "worker": container.worker is not None})
+    # A worker here: threads of this process, or the supervised worker process while it runs.
+    supervised = container.supervisor is not None and container.supervisor.alive
+    return LeonardoJSON({"status": "ok", "worker": container.worker is not None or supervised})
