@@ -1,5 +1,6 @@
 """Property: whatever a client sends to whichever route, the real server answers below 500 with
-a JSON body (Leonardo's `{"error","path","code"}` for every 4xx), and keeps the connection.
+a JSON body (Leonardo's `{"error","path","code"}` for every 4xx; OpenAI's `{"error": {...}}` under
+`/v1`), and keeps the connection.
 
 Bounded for CI (`SFUMATO_FUZZ_EXAMPLES`, default 200 bodies and 200 requests), derandomized so a
 failure reproduces. The reproduced crash cases of issue #9 are explicit examples.
